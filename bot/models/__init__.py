@@ -1,0 +1,7 @@
+"""All tables; importing this package registers them on Base.metadata (Alembic reads it)."""
+from .base import Base, UTCDateTime, utcnow
+from .outbox import OutboxMessage
+from .user import User
+from .webhook import ChatNotice, ProcessedEvent
+
+__all__ = ["Base", "UTCDateTime", "utcnow", "User", "ProcessedEvent", "ChatNotice", "OutboxMessage"]

@@ -1,0 +1,42 @@
+# The README's commands. Everything installs itself into .venv on first use.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app app
+PG_CI_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
+PORT ?= 8000
+
+# Under CI=true the PostgreSQL run is mandatory; elsewhere it runs when TEST_DATABASE_URL is set.
+ifeq ($(CI),true)
+TEST_DATABASE_URL ?= $(PG_CI_URL)
+endif
+export TEST_DATABASE_URL
+
+.PHONY: install run test bench dispatcher clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(FLASK) db upgrade
+	@echo "Demo bot: http://127.0.0.1:$(PORT)/  webhook: POST http://127.0.0.1:$(PORT)/callback"
+	@echo "Demo channel secret (to sign webhooks): $$(cat instance/demo-channel-secret)"
+	$(FLASK) run --port $(PORT) --with-threads
+
+test: install
+	@if [ "$(CI)" = "true" ] && [ -z "$(TEST_DATABASE_URL)" ]; then echo "CI needs PostgreSQL" >&2; exit 1; fi
+	@echo "databases: sqlite$(if $(TEST_DATABASE_URL), + postgresql,)"
+	$(PY) -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)
+
+dispatcher: install
+	$(FLASK) dispatcher
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

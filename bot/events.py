@@ -1,0 +1,146 @@
+"""Processing one webhook event: claim its id once, load the user, run the handler, reply.
+
+A handler's database work and the claim of the event id commit together, so a redelivered event is
+skipped and a failed handler leaves no half-done work. A handler that raises is logged with the event
+id, the event is still marked processed (LINE would otherwise redeliver into the same failure), and
+the person gets an apology instead of silence.
+"""
+from __future__ import annotations
+
+import logging
+
+from linebot.v3.webhooks import MessageEvent, PostbackEvent, TextMessageContent
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot import messages, users
+from bot.line import outbox
+from bot.models import ChatNotice, ProcessedEvent, utcnow
+from bot.router import Context, InvalidPostback, normalise
+
+log = logging.getLogger(__name__)
+
+APOLOGY = ("申し訳ありません。ただいまお手続きを完了できませんでした。"
+           "お手数ですが、しばらくしてからもう一度お試しください。")
+GROUP_NOTICE = ("ハローワーク大村のLINE公式アカウントです。"
+                "このアカウントは1対1のトークでご利用いただけます。"
+                "グループやトークルームでのメッセージにはお答えできませんので、"
+                "お手数ですがアカウントとの個別のトークからご利用ください。")
+# Events that say a person is talking to the bot, and so deserve an answer even when we fail.
+ADDRESSED = ("message", "message.text", "postback", "follow")
+
+
+class Duplicate(Exception):
+    """The event was processed before (LINE redelivered it)."""
+
+
+def event_name(event) -> str:
+    if isinstance(event, MessageEvent):
+        return "message.text" if isinstance(event.message, TextMessageContent) else "message"
+    return getattr(event, "type", None) or "unknown"
+
+
+class EventProcessor:
+    def __init__(self, services):
+        self.services = services
+        self.router = services.router
+        self.db = services.db
+
+    def process(self, event, raw: dict) -> None:
+        """`raw` is LINE's JSON of the event: for kinds this SDK does not know (UnknownEvent) it is
+        the only place the user id and reply token are kept."""
+        event_id = getattr(event, "webhook_event_id", None)
+        name = event_name(event)
+        if not event_id:
+            log.warning("event without webhookEventId skipped (type=%s)", name)
+            return
+        source = raw.get("source") if isinstance(raw.get("source"), dict) else {}
+        chat = source.get("type")
+        user_id = source.get("userId") if chat == "user" else None
+        reply_token = raw.get("replyToken") if isinstance(raw.get("replyToken"), str) else None
+        if chat == "user" and not user_id:
+            log.warning("event %s from a user without userId skipped", event_id)
+            return
+        try:
+            with self.db.session() as session:
+                self._claim(session, event_id, name)
+                replies = self._dispatch(session, event, name, chat, user_id)
+        except Duplicate:
+            log.info("event %s already processed; skipped", event_id)
+            return
+        except Exception:  # noqa: BLE001 - any handler failure: log, mark done, apologise
+            log.exception("handler failed for event %s (%s)", event_id, name)
+            self._mark_done(event_id, name)
+            replies = [messages.text(APOLOGY)] if name in ADDRESSED and chat == "user" else []
+        if replies:
+            self._reply(reply_token, user_id, replies, event_id)
+
+    # --- steps ----------------------------------------------------------------------------------
+
+    def _claim(self, session, event_id: str, name: str) -> None:
+        session.add(ProcessedEvent(webhook_event_id=event_id, event_type=name[:40]))
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:
+            raise Duplicate(event_id) from None
+
+    def _mark_done(self, event_id: str, name: str) -> None:
+        try:
+            with self.db.session() as session:
+                session.add(ProcessedEvent(webhook_event_id=event_id, event_type=name[:40]))
+        except IntegrityError:
+            pass  # a parallel delivery recorded it already
+
+    def _dispatch(self, session, event, name: str, chat: str | None, user_id: str | None) -> list:
+        if chat in ("group", "room"):
+            return self._group_notice(session, event, name)
+        if chat != "user":
+            return []
+        ctx = Context(event=event, session=session, settings=self.services.settings, now=utcnow(),
+                      services=self.services)
+        if name not in ("follow", "unfollow"):
+            ctx.user = users.get_or_create(session, user_id)
+        if name == "message.text":
+            ctx.text = normalise(event.message.text)
+            handler = self.router.handler_for_text(ctx)
+        elif name == "postback" and isinstance(event, PostbackEvent):
+            try:
+                action, ctx.params = self.router.decode_postback(event.postback.data)
+                handler = action.handler
+            except InvalidPostback as exc:
+                log.info("invalid postback from event %s: %s", event.webhook_event_id, exc)
+                handler = self.router.handler_for_event("postback.invalid")
+        else:
+            handler = self.router.handler_for_event(name)
+        if handler is None:
+            return []
+        return list(handler(ctx) or [])
+
+    def _group_notice(self, session, event, name: str) -> list:
+        """Groups and rooms get one explanation; nothing about their members is stored."""
+        if name not in ("join", "message", "message.text", "postback"):
+            return []
+        source = event.source
+        chat_id = getattr(source, "group_id", None) or getattr(source, "room_id", None)
+        if not chat_id:
+            return []
+        if session.scalar(select(ChatNotice.id).where(ChatNotice.chat_id == chat_id)):
+            return []
+        session.add(ChatNotice(chat_id=chat_id))
+        return [messages.text(GROUP_NOTICE)]
+
+    def _reply(self, reply_token: str | None, user_id: str | None, replies: list, event_id: str) -> None:
+        line = self.services.line
+        if reply_token:
+            result = line.reply(reply_token, replies)
+            if result.outcome == "sent":
+                return
+            log.warning("reply for event %s failed (%s); queued as a push", event_id, result.error)
+        if not user_id:
+            return
+        # The reply token is spent or expired: the same messages go out as a push instead.
+        with self.db.session() as session:
+            user = users.find(session, user_id)
+            if user is not None and user.is_following:
+                outbox.push(session, user_id, replies, source=f"reply:{event_id}")

@@ -1,0 +1,132 @@
+"""The one place that talks to LINE: line-bot-sdk v3 clients pointed at the configured base URLs."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import urllib3
+from linebot.v3.messaging import (
+    ApiClient,
+    BroadcastRequest,
+    Configuration,
+    MessagingApi,
+    MessagingApiBlob,
+    MulticastRequest,
+    NarrowcastRequest,
+    PushMessageRequest,
+    ReplyMessageRequest,
+)
+from linebot.v3.messaging.exceptions import ApiException
+
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+# The SDK hard-codes the data API host in each generated blob call; we swap it for the configured one.
+SDK_DATA_HOST = "https://api-data.line.me"
+
+
+class _ApiClient(ApiClient):
+    def __init__(self, configuration: Configuration, data_host: str):
+        super().__init__(configuration)
+        self._data_host = data_host
+
+    def call_api(self, *args, **kwargs):
+        host = kwargs.get("_host")
+        if host and host.startswith(SDK_DATA_HOST):
+            kwargs["_host"] = self._data_host + host[len(SDK_DATA_HOST):]
+        return super().call_api(*args, **kwargs)
+
+
+@dataclasses.dataclass(frozen=True)
+class SendResult:
+    outcome: str  # "sent", "retry" (try again later) or "failed" (LINE refused it for good)
+    request_id: str | None = None
+    error: str | None = None
+    status: int | None = None
+    retry_after: float | None = None
+
+
+def _header(headers, name):
+    if not headers:
+        return None
+    for key, value in dict(headers).items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def classify_error(exc: Exception) -> SendResult:
+    """Turns an SDK or transport error into what the dispatcher should do next."""
+    if isinstance(exc, ApiException):
+        status = exc.status or 0
+        body = (exc.body or b"")
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+        headers = getattr(exc, "headers", None)
+        if status == 409:
+            # Our retry key was accepted before (e.g. we timed out after LINE took the request).
+            return SendResult("sent", _header(headers, "x-line-accepted-request-id"), status=409)
+        if status == 429 or status >= 500:
+            retry_after = _header(headers, "retry-after")
+            return SendResult("retry", error=f"{status} {text[:300]}", status=status,
+                              retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None)
+        return SendResult("failed", error=f"{status} {text[:500]}", status=status)
+    if isinstance(exc, (urllib3.exceptions.HTTPError, OSError, TimeoutError)):
+        return SendResult("retry", error=f"transport: {type(exc).__name__}")
+    raise exc
+
+
+class LineClient:
+    def __init__(self, settings: Settings, *, pool_size: int = 8):
+        configuration = Configuration(host=settings.api_base_url, access_token=settings.channel_access_token)
+        # The dispatcher owns retries (with the retry key); urllib3 must not resend a POST on its own.
+        configuration.retries = urllib3.Retry(total=0, connect=0, read=0, redirect=0, status=0)
+        configuration.connection_pool_maxsize = pool_size
+        self.timeout = (3.0, settings.line_timeout)
+        self.api_client = _ApiClient(configuration, settings.data_api_base_url)
+        self.messaging = MessagingApi(self.api_client)
+        self.blob = MessagingApiBlob(self.api_client)
+
+    def close(self) -> None:
+        self.api_client.close()
+
+    def reply(self, reply_token: str, messages: list) -> SendResult:
+        try:
+            response = self.messaging.reply_message_with_http_info(
+                ReplyMessageRequest(reply_token=reply_token, messages=messages),
+                _request_timeout=self.timeout)
+        except Exception as exc:  # noqa: BLE001 - classified below, re-raised if unknown
+            return classify_error(exc)
+        return SendResult("sent", _header(response.headers, "x-line-request-id"))
+
+    def send(self, kind: str, recipients: list[str], payload: dict, retry_key: str) -> SendResult:
+        """Sends one outbox row: push, multicast, broadcast or narrowcast."""
+        messages = payload["messages"]
+        call = {
+            "push": lambda: self.messaging.push_message_with_http_info(
+                PushMessageRequest.from_dict({"to": recipients[0], "messages": messages}),
+                x_line_retry_key=retry_key, _request_timeout=self.timeout),
+            "multicast": lambda: self.messaging.multicast_with_http_info(
+                MulticastRequest.from_dict({"to": recipients, "messages": messages}),
+                x_line_retry_key=retry_key, _request_timeout=self.timeout),
+            "broadcast": lambda: self.messaging.broadcast_with_http_info(
+                BroadcastRequest.from_dict({"messages": messages}),
+                x_line_retry_key=retry_key, _request_timeout=self.timeout),
+            "narrowcast": lambda: self.messaging.narrowcast_with_http_info(
+                NarrowcastRequest.from_dict({"messages": messages, **payload.get("narrowcast", {})}),
+                x_line_retry_key=retry_key, _request_timeout=self.timeout),
+        }[kind]
+        try:
+            response = call()
+        except Exception as exc:  # noqa: BLE001
+            return classify_error(exc)
+        return SendResult("sent", _header(response.headers, "x-line-request-id"), status=response.status_code)
+
+    def display_name(self, user_id: str) -> str | None:
+        """The friend's display name, or None when LINE does not answer (never blocks a follow)."""
+        try:
+            profile = self.messaging.get_profile(user_id, _request_timeout=(2.0, 3.0))
+        except Exception as exc:  # noqa: BLE001 - a missing name is fine
+            log.info("profile lookup failed: %s", type(exc).__name__)
+            return None
+        return profile.display_name

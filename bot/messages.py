@@ -1,0 +1,87 @@
+"""Messages: Jinja2 templates under templates/flex/ -> JSON -> validated linebot.v3 message objects.
+
+Templates pass every value through `tojson`, so user- or staff-entered text can never break the JSON.
+The result is parsed into SDK models and checked against LINE's limits (bot.line.limits), so a bad
+template fails a test rather than reaching a user. In production a broken template is logged and the
+user gets a plain-text fallback instead.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import jinja2
+from linebot.v3.messaging import Message, TextMessage
+
+from bot.line.limits import LimitError, check_messages
+from bot.router import encode_postback
+
+log = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+FALLBACK_TEXT = ("申し訳ありません。メッセージを表示できませんでした。"
+                 "お手数ですが、しばらくしてからもう一度お試しください。")
+
+
+class TemplateError(Exception):
+    """A template rendered something that is not valid LINE message JSON."""
+
+
+def _postback(action: str, **params) -> str:
+    return encode_postback(action, **params)
+
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES_DIR / "flex"),
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,  # output is JSON; values are escaped by tojson instead
+    keep_trailing_newline=False,
+)
+_env.globals["postback"] = _postback
+# Jinja's own tojson escapes <, >, & and ' for HTML; that is still valid JSON, so it is safe here.
+_env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
+
+
+def template_names() -> list[str]:
+    return sorted(_env.list_templates(extensions=["j2"]))
+
+
+def render_dicts(template: str, /, **values) -> list[dict]:
+    """Renders a template to a list of message dicts and checks them; raises TemplateError."""
+    try:
+        text = _env.get_template(template).render(**values)
+        data = json.loads(text)
+    except (jinja2.TemplateError, json.JSONDecodeError) as exc:
+        raise TemplateError(f"{template}: {exc}") from exc
+    dicts = data if isinstance(data, list) else [data]
+    try:
+        check_messages(dicts)
+        for item in dicts:
+            Message.from_dict(item)
+    except (LimitError, ValueError) as exc:
+        raise TemplateError(f"{template}: {exc}") from exc
+    return dicts
+
+
+def render(template: str, /, **values) -> list[Message]:
+    """The messages of a template as SDK objects; a plain-text apology if the template is broken."""
+    try:
+        return [Message.from_dict(item) for item in render_dicts(template, **values)]
+    except TemplateError:
+        log.exception("template %s failed; sending the fallback text", template)
+        return [text(FALLBACK_TEXT)]
+
+
+def text(body: str, quick_replies: list[dict] | None = None) -> TextMessage:
+    """A plain text message, optionally with quick-reply buttons given as LINE action dicts."""
+    message = {"type": "text", "text": body}
+    if quick_replies:
+        message["quickReply"] = {"items": [{"type": "action", "action": a} for a in quick_replies]}
+    check_messages([message])
+    return TextMessage.from_dict(message)
+
+
+def to_dicts(messages: list[Message]) -> list[dict]:
+    """SDK objects back to LINE JSON, as stored in the outbox."""
+    return [m.to_dict() for m in messages]

@@ -1,0 +1,189 @@
+"""Routes webhook events to handler functions, in the spirit of slack_bolt's `app.action(...)`.
+
+Handlers register for event types, postback actions, keywords and text patterns. A handler receives a
+Context and returns the messages to reply with (or None). Postback data is a short versioned query
+string, `v=1&a=fav.add&j=42040-12345678`, decoded and validated before the handler runs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+POSTBACK_VERSION = "1"
+POSTBACK_MAX = 300  # LINE's limit on postback data
+
+
+class InvalidPostback(ValueError):
+    """Old, tampered or unknown postback data."""
+
+
+@dataclasses.dataclass
+class Context:
+    event: Any                 # the linebot.v3 webhook event
+    session: Any               # the SQLAlchemy session of this event
+    settings: Any
+    now: dt.datetime           # UTC, taken once per event
+    user: Any = None           # bot.models.User for 1:1 chats, else None
+    params: dict = dataclasses.field(default_factory=dict)
+    text: str = ""             # normalised message text, for text messages
+    match: re.Match | None = None
+    services: Any = None       # the app's shared services (LINE client, ...)
+
+
+Handler = Callable[[Context], list | None]
+
+
+def normalise(text: str) -> str:
+    """NFKC folds full-width letters/digits and half-width kana, so ０１２ and 012 match alike."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+# --- parameter validators: each takes the raw string and returns a value or raises ValueError ---
+
+def integer(lo: int = 0, hi: int = 2**31 - 1) -> Callable[[str], int]:
+    def check(raw: str) -> int:
+        if not re.fullmatch(r"\d{1,10}", raw):
+            raise ValueError("not an integer")
+        value = int(raw)
+        if not lo <= value <= hi:
+            raise ValueError("out of range")
+        return value
+    return check
+
+
+def choice(*values: str) -> Callable[[str], str]:
+    def check(raw: str) -> str:
+        if raw not in values:
+            raise ValueError("not one of the choices")
+        return raw
+    return check
+
+
+def token(max_len: int = 64, pattern: str = r"[A-Za-z0-9_.:-]+") -> Callable[[str], str]:
+    def check(raw: str) -> str:
+        if not raw or len(raw) > max_len or not re.fullmatch(pattern, raw):
+            raise ValueError("malformed")
+        return raw
+    return check
+
+
+JOB_NUMBER = re.compile(r"(\d{5})-?(\d{8})")
+
+
+def job_number(raw: str) -> str:
+    match = JOB_NUMBER.fullmatch(normalise(raw))
+    if not match:
+        raise ValueError("not a job number")
+    return f"{match.group(1)}-{match.group(2)}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Action:
+    name: str
+    handler: Handler
+    schema: dict[str, Callable[[str], Any]]
+    optional: frozenset[str]
+
+
+def encode_postback(action: str, **params: Any) -> str:
+    data = urlencode({"v": POSTBACK_VERSION, "a": action,
+                      **{k: v for k, v in params.items() if v is not None}})
+    if len(data) > POSTBACK_MAX:
+        raise ValueError(f"postback data for {action} is {len(data)} characters (max {POSTBACK_MAX})")
+    return data
+
+
+class Router:
+    def __init__(self):
+        self._events: dict[str, Handler] = {}
+        self._actions: dict[str, Action] = {}
+        self._keywords: list[tuple[tuple[str, ...], Handler]] = []
+        self._patterns: list[tuple[re.Pattern, Handler]] = []
+        self._fallback: Handler | None = None
+
+    # --- registration -------------------------------------------------------------------------
+
+    def event(self, name: str):
+        """Event types: follow, unfollow, message.text, message (other kinds), postback, join, ..."""
+        def register(func: Handler) -> Handler:
+            self._events[name] = func
+            return func
+        return register
+
+    def action(self, name: str, optional: tuple[str, ...] = (), **schema: Callable[[str], Any]):
+        def register(func: Handler) -> Handler:
+            if name in self._actions:
+                raise ValueError(f"postback action {name} registered twice")
+            self._actions[name] = Action(name, func, schema, frozenset(optional))
+            return func
+        return register
+
+    def keyword(self, *words: str):
+        def register(func: Handler) -> Handler:
+            self._keywords.append((tuple(normalise(w) for w in words), func))
+            return func
+        return register
+
+    def pattern(self, regex: str | re.Pattern):
+        compiled = re.compile(regex) if isinstance(regex, str) else regex
+
+        def register(func: Handler) -> Handler:
+            self._patterns.append((compiled, func))
+            return func
+        return register
+
+    def fallback(self, func: Handler) -> Handler:
+        self._fallback = func
+        return func
+
+    @property
+    def actions(self) -> dict[str, Action]:
+        return dict(self._actions)
+
+    # --- dispatch -------------------------------------------------------------------------------
+
+    def decode_postback(self, data: str) -> tuple[Action, dict]:
+        if not data or len(data) > POSTBACK_MAX:
+            raise InvalidPostback("empty or too long")
+        try:
+            pairs = parse_qsl(data, keep_blank_values=True, strict_parsing=True)
+        except ValueError:
+            raise InvalidPostback("not a query string") from None
+        raw = dict(pairs)
+        if len(raw) != len(pairs):
+            raise InvalidPostback("repeated parameter")
+        if raw.pop("v", None) != POSTBACK_VERSION:
+            raise InvalidPostback("unknown version")
+        action = self._actions.get(raw.pop("a", ""))
+        if action is None:
+            raise InvalidPostback("unknown action")
+        unknown = set(raw) - set(action.schema)
+        missing = set(action.schema) - set(raw) - action.optional
+        if unknown or missing:
+            raise InvalidPostback("parameters do not match")
+        params = {}
+        for key, value in raw.items():
+            try:
+                params[key] = action.schema[key](value)
+            except ValueError:
+                raise InvalidPostback(f"bad parameter {key}") from None
+        return action, params
+
+    def handler_for_text(self, ctx: Context) -> Handler | None:
+        for regex, func in self._patterns:
+            match = regex.search(ctx.text)
+            if match:
+                ctx.match = match
+                return func
+        for words, func in self._keywords:
+            if any(word in ctx.text for word in words):
+                return func
+        return self._fallback
+
+    def handler_for_event(self, name: str) -> Handler | None:
+        return self._events.get(name)

@@ -1,0 +1,54 @@
+"""Looking up and creating the friends the bot talks to."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.models import User, utcnow
+from bot.models.user import BLOCKED, FOLLOWING
+
+
+def find(session: Session, line_user_id: str) -> User | None:
+    return session.scalar(select(User).where(User.line_user_id == line_user_id))
+
+
+def get_or_create(session: Session, line_user_id: str) -> User:
+    """The user row, created if missing; safe when two events of a new friend arrive at once."""
+    user = find(session, line_user_id)
+    if user is not None:
+        return user
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    now = utcnow()
+    session.execute(dialect.insert(User).values(line_user_id=line_user_id, status=FOLLOWING,
+                                                followed_at=now, created_at=now)
+                    .on_conflict_do_nothing(index_elements=["line_user_id"]))
+    return find(session, line_user_id)
+
+
+def follow(session: Session, line_user_id: str, display_name: str | None) -> tuple[User, bool]:
+    """Creates or reactivates a friend; returns (user, came_back)."""
+    user = get_or_create(session, line_user_id)
+    came_back = user.status == BLOCKED
+    user.status = FOLLOWING
+    user.followed_at = utcnow()
+    user.unfollowed_at = None
+    if display_name:
+        user.display_name = display_name[:100]
+    return user, came_back
+
+
+def unfollow(session: Session, line_user_id: str) -> User | None:
+    user = find(session, line_user_id)
+    if user is not None:
+        user.status = BLOCKED
+        user.unfollowed_at = utcnow()
+    return user
+
+
+def following_ids(session: Session, line_user_ids: list[str]) -> set[str]:
+    """Which of these users still follow the account (pushes to the others are dropped)."""
+    if not line_user_ids:
+        return set()
+    return set(session.scalars(select(User.line_user_id).where(
+        User.line_user_id.in_(line_user_ids), User.status == FOLLOWING)))

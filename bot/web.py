@@ -1,0 +1,25 @@
+"""Health checks and the bot's own small pages (privacy notice)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+from bot import links
+
+bp = Blueprint("web", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz():
+    if current_app.extensions["bot"].db.ping():
+        return {"status": "ok", "database": "ok"}
+    return {"status": "unavailable", "database": "unreachable"}, 503
+
+
+@bp.get("/privacy")
+def privacy():
+    return render_template("web/privacy.html", links=links)

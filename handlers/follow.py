@@ -1,0 +1,26 @@
+"""Friends: follow creates or reactivates the user and greets; unfollow marks them blocked."""
+from __future__ import annotations
+
+from bot import links, messages, users
+from bot.router import Context, Router
+
+from .menu import quick_replies
+
+
+def on_follow(ctx: Context):
+    line_user_id = ctx.event.source.user_id
+    name = ctx.services.line.display_name(line_user_id)
+    user, came_back = users.follow(ctx.session, line_user_id, name)
+    return messages.render("greeting.json.j2", name=user.display_name, came_back=came_back,
+                           privacy_url=links.page(ctx.settings, "/privacy"),
+                           office=links.OFFICE_NAME, quick_replies=quick_replies())
+
+
+def on_unfollow(ctx: Context):
+    users.unfollow(ctx.session, ctx.event.source.user_id)
+    return None  # an unfollowed account cannot be replied to
+
+
+def register(router: Router) -> None:
+    router.event("follow")(on_follow)
+    router.event("unfollow")(on_unfollow)

@@ -1,0 +1,67 @@
+"""Settings: demo without credentials, strict production, one clear line when something is wrong."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = {
+    "LINE_CHANNEL_SECRET": "0123456789abcdef0123456789abcdef",
+    "LINE_CHANNEL_ACCESS_TOKEN": "a" * 40,
+    "SECRET_KEY": "k" * 40,
+    "PUBLIC_BASE_URL": "https://bot.hw-omura.test",
+    "DATABASE_URL": "postgres://bot@db/bot",
+}
+
+
+def test_demo_mode_without_credentials():
+    settings = load_settings({})
+    assert settings.demo
+    assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("instance/bot.db")
+    assert settings.api_base_url == "http://127.0.0.1:8000/emulator"
+    assert len(settings.channel_secret) == 32
+    assert load_settings({}).channel_secret == settings.channel_secret  # kept under instance/
+
+
+def test_production_settings():
+    settings = load_settings(GOOD)
+    assert not settings.demo
+    assert settings.api_base_url == "https://api.line.me"
+    assert settings.data_api_base_url == "https://api-data.line.me"
+    assert settings.database_url == "postgresql+psycopg://bot@db/bot"
+    assert settings.tz_name == "Asia/Tokyo"
+
+
+@pytest.mark.parametrize("change, variable", [
+    ({"LINE_CHANNEL_SECRET": ""}, "LINE_CHANNEL_SECRET"),
+    ({"LINE_CHANNEL_ACCESS_TOKEN": ""}, "LINE_CHANNEL_ACCESS_TOKEN"),
+    ({"LINE_CHANNEL_SECRET": "not-hex"}, "LINE_CHANNEL_SECRET"),
+    ({"LINE_CHANNEL_ACCESS_TOKEN": "short"}, "LINE_CHANNEL_ACCESS_TOKEN"),
+    ({"SECRET_KEY": ""}, "SECRET_KEY"),
+    ({"PUBLIC_BASE_URL": ""}, "PUBLIC_BASE_URL"),
+    ({"PUBLIC_BASE_URL": "http://bot.hw-omura.test"}, "PUBLIC_BASE_URL"),
+    ({"LINE_API_BASE_URL": "ftp://x"}, "LINE_API_BASE_URL"),
+    ({"LINE_DATA_API_BASE_URL": "nonsense"}, "LINE_DATA_API_BASE_URL"),
+    ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+    ({"TZ_NAME": "Mars/Olympus"}, "TZ_NAME"),
+])
+def test_bad_production_settings_name_the_variable(change, variable):
+    with pytest.raises(ConfigError) as info:
+        load_settings({**GOOD, **change})
+    assert variable in str(info.value)
+
+
+def test_start_up_stops_with_one_line_on_stderr():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "DATABASE_URL", "SECRET_KEY"))}
+    env.update({**GOOD, "SECRET_KEY": "short"})
+    result = subprocess.run([sys.executable, "-c", "import app; app.app"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "SECRET_KEY" in lines[0]
