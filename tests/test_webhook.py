@@ -177,3 +177,27 @@ def test_group_chat_gets_one_explanation_and_no_user_rows(line, emulator, db):
     assert len(replies) == 1
     assert "1対1" in replies[0]["body"]["messages"][0]["text"]
     assert count(db, User) == 0
+
+
+def test_parallel_deliveries_of_one_event_are_processed_once(app, line, emulator, db):
+    import threading
+
+    user = line.new_user()
+    line.follow(user)
+    event = ev.text(user, line.token(user), "使い方")
+    body = ev.payload(event)
+    statuses = []
+
+    def deliver():
+        response = app.test_client().post("/callback", data=body, headers={
+            "X-Line-Signature": ev.sign(line.secret, body), "Content-Type": "application/json"})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 8
+    assert count(db, ProcessedEvent) == 2  # the follow and this one
+    assert len(emulator.records(endpoint="reply")) == 2

@@ -183,7 +183,8 @@ class Dispatcher:
             changes.append(change)
         with self.db.session() as session:
             # Bulk UPDATE by primary key; the status guard leaves alone a row someone else reclaimed.
-            session.execute(update(OutboxMessage).where(OutboxMessage.status == SENDING), changes)
+            session.execute(update(OutboxMessage).where(OutboxMessage.status == SENDING), changes,
+                            execution_options={"synchronize_session": None})
 
     def run_once(self) -> int:
         rows = self.claim()
