@@ -31,6 +31,8 @@ def register(app: Flask) -> None:
             fail(f"migration failed: {type(exc).__name__}: {str(exc).splitlines()[0]}")
         click.echo("database is up to date")
 
+    from bot import scheduler
     from bot.line import dispatcher
 
     dispatcher.register_cli(app)
+    scheduler.register_cli(app)

@@ -2,9 +2,11 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from bot.db import include_object
 from bot.models import Base
 
 config = context.config
+
 target_metadata = Base.metadata
 
 if not config.get_main_option("sqlalchemy.url"):
@@ -15,7 +17,7 @@ if not config.get_main_option("sqlalchemy.url"):
 
 def run_migrations_offline() -> None:
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+                      literal_binds=True, render_as_batch=True, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -25,7 +27,8 @@ def run_migrations_online() -> None:
                                 prefix="sqlalchemy.", poolclass=pool.NullPool)
     with engine.connect() as connection:
         # Batch mode lets ALTER TABLE work on SQLite, which cannot alter most columns in place.
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          include_object=include_object)
         with context.begin_transaction():
             context.run_migrations()
 

@@ -44,7 +44,7 @@ class OutboxMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     line_request_id: Mapped[str | None] = mapped_column(String(64))
-    merged_into: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
     # What caused it (e.g. "broadcast:12"), for figures per broadcast.
     source: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

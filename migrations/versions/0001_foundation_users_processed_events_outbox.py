@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 00:40:31.564220
+Create Date: 2026-11-25
 """
 from alembic import op
 import sqlalchemy as sa
@@ -43,7 +43,7 @@ def upgrade() -> None:
     sa.Column('created_at', bot.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', bot.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', bot.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['merged_into'], ['outbox.id'], name=op.f('fk_outbox_merged_into_outbox')),
+    sa.ForeignKeyConstraint(['merged_into'], ['outbox.id'], name=op.f('fk_outbox_merged_into_outbox'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
     sa.UniqueConstraint('retry_key', name=op.f('uq_outbox_retry_key'))
     )

@@ -1,0 +1,37 @@
+"""Jobs that keep the database small: old webhook event ids and finished outbox rows."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import delete
+
+from bot.models import OutboxMessage, ProcessedEvent, utcnow
+from bot.models.outbox import CANCELLED, MERGED, SENT
+from bot.scheduler import scheduled
+
+log = logging.getLogger(__name__)
+
+# LINE redelivers a failed webhook for a limited time only; a week is far beyond it.
+EVENT_ID_RETENTION = dt.timedelta(days=7)
+# Sent rows are kept a while for delivery figures and support questions.
+OUTBOX_RETENTION = dt.timedelta(days=90)
+
+
+@scheduled("purge-event-ids", "Forget webhook event ids older than a week", hour=3, minute=30)
+def purge_event_ids(services) -> int:
+    with services.db.session() as session:
+        result = session.execute(delete(ProcessedEvent).where(
+            ProcessedEvent.received_at < utcnow() - EVENT_ID_RETENTION))
+    log.info("purged %d old webhook event ids", result.rowcount)
+    return result.rowcount
+
+
+@scheduled("purge-outbox", "Delete delivered outbox rows older than 90 days", hour=3, minute=40)
+def purge_outbox(services) -> int:
+    with services.db.session() as session:
+        result = session.execute(delete(OutboxMessage).where(
+            OutboxMessage.status.in_([SENT, CANCELLED, MERGED]),
+            OutboxMessage.updated_at < utcnow() - OUTBOX_RETENTION))
+    log.info("purged %d outbox rows", result.rowcount)
+    return result.rowcount

@@ -1,0 +1,178 @@
+"""The clock process: APScheduler with a database job store, in Japan time.
+
+Capabilities declare their recurring jobs next to their code with `@scheduled(...)`; `flask scheduler
+run` (the Procfile `clock`) keeps them in the job store and runs them. Only one clock acts at a time,
+even when two are started: the leader holds a database lock (a PostgreSQL advisory lock, or a file
+lock beside a SQLite database) and the others wait on standby to take over.
+"""
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import text
+
+log = logging.getLogger(__name__)
+
+JOB_TABLE = "apscheduler_jobs"
+LOCK_KEY = 0x48574F4D  # "HWOM": the advisory lock id of the clock
+DECLARED_PREFIX = "cron:"  # jobs declared in code; others (e.g. a scheduled broadcast) are added at run time
+MODULES_WITH_JOBS = ["bot.housekeeping"]
+
+
+@dataclasses.dataclass(frozen=True)
+class JobSpec:
+    id: str
+    func: Callable
+    cron: dict
+    description: str
+
+
+JOBS: dict[str, JobSpec] = {}
+_services = None  # the clock process's services, for job functions
+
+
+def scheduled(job_id: str, description: str, **cron):
+    """Declares a recurring job: `@scheduled("purge-events", "...", hour=3, minute=30)`."""
+    def register(func):
+        JOBS[DECLARED_PREFIX + job_id] = JobSpec(DECLARED_PREFIX + job_id, func, cron, description)
+        return func
+    return register
+
+
+def run_job(job_id: str) -> None:
+    """What the job store stores for every declared job: a name, never a pickled function."""
+    spec = JOBS.get(job_id)
+    if spec is None:
+        log.warning("job %s is no longer declared; skipped", job_id)
+        return
+    log.info("job %s starting", job_id)
+    spec.func(_services)
+    log.info("job %s done", job_id)
+
+
+def load_jobs() -> dict[str, JobSpec]:
+    import importlib
+
+    for module in MODULES_WITH_JOBS:
+        importlib.import_module(module)
+    return JOBS
+
+
+def build_scheduler(services) -> BackgroundScheduler:
+    return BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=services.db.engine, tablename=JOB_TABLE)},
+        timezone=services.settings.tz,
+        # A clock that was down runs a missed job once when it returns (coalesce), if not too late.
+        job_defaults={"coalesce": True, "misfire_grace_time": 15 * 60, "max_instances": 1},
+    )
+
+
+def sync_jobs(scheduler: BackgroundScheduler, tz) -> None:
+    """Makes the job store hold exactly the declared jobs (plus run-time jobs of other kinds)."""
+    declared = load_jobs()
+    for spec in declared.values():
+        scheduler.add_job(run_job, CronTrigger(timezone=tz, **spec.cron), args=[spec.id], id=spec.id,
+                          name=spec.description, replace_existing=True)
+    for job in scheduler.get_jobs():
+        if job.id.startswith(DECLARED_PREFIX) and job.id not in declared:
+            job.remove()
+
+
+class LeaderLock:
+    """Held by the one clock process that acts."""
+
+    def __init__(self, db):
+        self.db = db
+        self._conn = None
+        self._file = None
+
+    def try_acquire(self) -> bool:
+        if self.db.is_postgres:
+            conn = self.db.engine.connect()
+            if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
+                conn.commit()
+                self._conn = conn  # the lock lives as long as this connection
+                return True
+            conn.close()
+            return False
+        path = Path(self.db.engine.url.database or "instance/bot.db").with_suffix(".scheduler.lock")
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._file = handle
+        return True
+
+    def release(self) -> None:
+        if self._conn is not None:
+            # The connection goes back to the pool, so the session-level lock must be given up.
+            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+            self._conn.commit()
+            self._conn.close()
+            self._conn = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def run_clock(services, stop: threading.Event, standby_wait: float = 10.0) -> None:
+    global _services
+    _services = services
+    lock = LeaderLock(services.db)
+    while not lock.try_acquire():
+        log.info("another clock is active; standing by")
+        if stop.wait(standby_wait):
+            return
+    scheduler = build_scheduler(services)
+    try:
+        scheduler.start(paused=True)
+        sync_jobs(scheduler, services.settings.tz)
+        scheduler.resume()
+        log.info("clock active with %d jobs", len(scheduler.get_jobs()))
+        stop.wait()
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+        lock.release()
+
+
+def register_cli(app) -> None:
+    from flask import current_app
+
+    @app.cli.group("scheduler")
+    def scheduler_group():
+        """The clock process and its jobs."""
+
+    @scheduler_group.command("run")
+    def scheduler_run():
+        """Run scheduled jobs (the Procfile clock); only one clock acts at a time."""
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        run_clock(current_app.extensions["bot"], stop)
+
+    @scheduler_group.command("list")
+    def scheduler_list():
+        """Show the jobs and their next run times (Japan time)."""
+        services = current_app.extensions["bot"]
+        scheduler = build_scheduler(services)
+        scheduler.start(paused=True)
+        try:
+            sync_jobs(scheduler, services.settings.tz)
+            for job in sorted(scheduler.get_jobs(), key=lambda j: j.id):
+                when = job.next_run_time.strftime("%Y-%m-%d %H:%M %Z") if job.next_run_time else "paused"
+                click.echo(f"{job.id:32} {when:22} {job.name}")
+        finally:
+            scheduler.shutdown(wait=False)
