@@ -56,10 +56,8 @@ def render_dicts(template: str, /, **values) -> list[dict]:
         raise TemplateError(f"{template}: {exc}") from exc
     dicts = data if isinstance(data, list) else [data]
     try:
-        check_messages(dicts)
-        for item in dicts:
-            Message.from_dict(item)
-    except (LimitError, ValueError) as exc:
+        check_messages(dicts)  # the SDK's models and LINE's limits
+    except LimitError as exc:
         raise TemplateError(f"{template}: {exc}") from exc
     return dicts
 

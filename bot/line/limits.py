@@ -1,134 +1,292 @@
-"""LINE's documented limits on message objects, checked before anything is sent.
+"""LINE's documented limits on message objects: the SDK's own models, then the limits LINE documents
+in its reference that the models do not carry (text length, altText, flex sizes, template shapes,
+action fields). The bot's renderer and outbox, and the emulator, judge messages by these same rules, so
+a message the bot would send and one LINE would refuse cannot drift apart.
 
-The bot's renderer and the emulator both use these checks, so a message the bot would send and a
-message LINE would refuse are judged by the same rules.
+Lengths are counted in UTF-16 code units, as LINE's servers count them: a character outside the BMP
+(most emoji) counts as 2. Sizes in "KB" are read as 1000 bytes. Both are the stricter readings.
 """
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlsplit
 
-MAX_MESSAGES = 5
-MAX_TEXT = 5000
-MAX_ALT_TEXT = 1500
-MAX_CAROUSEL_BUBBLES = 12
-MAX_BUBBLE_BYTES = 30 * 1024
-MAX_CAROUSEL_BYTES = 50 * 1024
-MAX_QUICK_REPLY_ITEMS = 13
-MAX_QUICK_REPLY_LABEL = 20
-MAX_POSTBACK_DATA = 300
-MAX_URI = 1000
-MAX_TEMPLATE_ACTIONS = 4
-MAX_TEMPLATE_TITLE = 40
-MAX_TEMPLATE_TEXT = 160
-MAX_TEMPLATE_TEXT_WITH_IMAGE = 60
-MAX_MULTICAST = 500
-URI_SCHEMES = ("http", "https", "line", "tel")
-ACTION_TYPES = {"postback", "message", "uri", "datetimepicker", "camera", "cameraRoll", "location",
-                "richmenuswitch", "clipboard"}
+from linebot.v3.messaging import models
+from pydantic.v1 import ValidationError
+
+MAX_MULTICAST = 500  # recipients of one multicast request
+
+USER_ID = re.compile(r"U[0-9a-f]{32}\Z")
+# push may also go to a group (C...) or a multi-person chat (R...).
+CHAT_ID = re.compile(r"[UCR][0-9a-f]{32}\Z")
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+
+MESSAGE_TYPES = ["text", "textV2", "sticker", "image", "video", "audio", "location",
+                 "imagemap", "template", "flex", "coupon"]
+URI_SCHEMES = {"http", "https", "line", "tel"}
+# LINE's documented "KB" is read as 1000 bytes: the stricter reading.
+BUBBLE_MAX_BYTES = 30_000
+CAROUSEL_MAX_BYTES = 50_000
 
 
-class LimitError(ValueError):
-    def __init__(self, path: str, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
+
+def units(text: str) -> int:
+    """Length as LINE counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
-def _size(obj) -> int:
-    return len(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+def json_size(value) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
-def check_action(action: dict, path: str, max_label: int | None = None) -> None:
-    if not isinstance(action, dict) or action.get("type") not in ACTION_TYPES:
-        raise LimitError(path, "unknown action type")
+class Problems(list):
+    """LINE's ``details`` entries collected while checking one body."""
+
+    def add(self, prop: str | None, message: str):
+        entry = {"message": message}
+        if prop:
+            entry["property"] = prop
+        self.append(entry)
+
+    def text(self, value, prop: str, max_len: int, *, required=True, min_len=1):
+        if value is None:
+            if required:
+                self.add(prop, "May not be empty")
+            return
+        if not isinstance(value, str):
+            self.add(prop, "Must be a string")
+        elif units(value) < min_len or units(value) > max_len:
+            if units(value) == 0:
+                self.add(prop, "May not be empty")
+            else:
+                self.add(prop, f"Length must be between {min_len} and {max_len}")
+
+    def url(self, value, prop: str, *, schemes=URI_SCHEMES, max_len=1000, required=True):
+        if value is None and not required:
+            return
+        if not isinstance(value, str) or not value:
+            self.add(prop, "May not be empty")
+            return
+        if units(value) > max_len:
+            self.add(prop, f"Length must be between 1 and {max_len}")
+        scheme = urlsplit(value).scheme.lower()
+        if scheme not in schemes:
+            self.add(prop, f"Invalid URI scheme; must be one of {sorted(schemes)}")
+
+    def https(self, value, prop: str, *, required=True):
+        self.url(value, prop, schemes={"https"}, max_len=2000, required=required)
+
+
+def _property(prefix: str, loc) -> str:
+    out = prefix
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part != "__root__":
+            out = f"{out}.{part}" if out else str(part)
+    return out
+
+
+def model_problems(model, data, prefix: str = "") -> Problems:
+    """Build ``model`` from ``data`` as the SDK would and report what fails."""
+    problems = Problems()
+    try:
+        model.from_dict(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            text = "May not be empty" if err["type"] == "type_error.none.not_allowed" else err["msg"]
+            problems.add(_property(prefix, err["loc"]), text)
+    except KeyError as exc:
+        problems.add(_property(prefix, [str(exc.args[0])]), "May not be empty")
+    except (ValueError, TypeError, AttributeError) as exc:
+        problems.add(prefix or None, f"Invalid value: {str(exc)[:200]}")
+    return problems
+
+
+# ---- actions -------------------------------------------------------------
+
+def check_action(action, path: str, problems: Problems, *, label_max=None, label_required=False):
+    if not isinstance(action, dict):
+        problems.add(path, "Must be an object")
+        return
     label = action.get("label")
-    if max_label is not None and label is not None and len(label) > max_label:
-        raise LimitError(f"{path}.label", f"longer than {max_label} characters")
-    if action["type"] == "postback":
-        data = action.get("data", "")
-        if not 1 <= len(data) <= MAX_POSTBACK_DATA:
-            raise LimitError(f"{path}.data", f"must be 1-{MAX_POSTBACK_DATA} characters")
-    if action["type"] == "uri":
-        uri = action.get("uri", "")
-        if not 1 <= len(uri) <= MAX_URI:
-            raise LimitError(f"{path}.uri", f"must be 1-{MAX_URI} characters")
-        if urlsplit(uri).scheme not in URI_SCHEMES:
-            raise LimitError(f"{path}.uri", "scheme must be http, https, line or tel")
+    if label_required or label is not None:
+        problems.text(label, f"{path}.label", label_max or 10_000, required=label_required)
+    kind = action.get("type")
+    if kind == "postback":
+        problems.text(action.get("data"), f"{path}.data", 300, min_len=0)
+        problems.text(action.get("displayText"), f"{path}.displayText", 300, required=False)
+        problems.text(action.get("text"), f"{path}.text", 300, required=False)
+    elif kind == "message":
+        problems.text(action.get("text"), f"{path}.text", 300)
+    elif kind == "uri":
+        problems.url(action.get("uri"), f"{path}.uri")
+        alt = action.get("altUri")
+        if isinstance(alt, dict):
+            problems.url(alt.get("desktop"), f"{path}.altUri.desktop", required=False)
+    elif kind == "datetimepicker":
+        problems.text(action.get("data"), f"{path}.data", 300, min_len=0)
+        if action.get("mode") not in ("date", "time", "datetime"):
+            problems.add(f"{path}.mode", "Must be one of the following values: [date, time, datetime]")
+    elif kind == "richmenuswitch":
+        problems.text(action.get("richMenuAliasId"), f"{path}.richMenuAliasId", 32)
+        problems.text(action.get("data"), f"{path}.data", 300, min_len=0)
+    elif kind == "clipboard":
+        problems.text(action.get("clipboardText"), f"{path}.clipboardText", 1000)
 
 
-def _walk_actions(node, path: str) -> None:
-    """Checks every action found anywhere inside a Flex container."""
+def check_actions(actions, path, problems, *, low, high, label_max=20, label_required=True):
+    if not isinstance(actions, list) or not low <= len(actions) <= high:
+        problems.add(path, f"Size must be between {low} and {high}")
+        return
+    for i, action in enumerate(actions):
+        check_action(action, f"{path}[{i}]", problems,
+                     label_max=label_max, label_required=label_required)
+
+
+# ---- message objects -----------------------------------------------------
+
+def check_quick_reply(quick, path, problems):
+    items = quick.get("items") if isinstance(quick, dict) else None
+    if not isinstance(items, list) or not 1 <= len(items) <= 13:
+        problems.add(f"{path}.items", "Size must be between 1 and 13")
+        return
+    for i, item in enumerate(items):
+        item_path = f"{path}.items[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("action"), dict):
+            problems.add(f"{item_path}.action", "May not be empty")
+            continue
+        problems.https(item.get("imageUrl"), f"{item_path}.imageUrl", required=False)
+        check_action(item["action"], f"{item_path}.action", problems,
+                     label_max=20, label_required=True)
+
+
+def check_flex_actions(node, path, problems):
+    """Every action inside a flex container (buttons, boxes, images...)."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "action" and isinstance(value, dict):
-                check_action(value, f"{path}.action")
+                check_action(value, f"{path}.action", problems)
             else:
-                _walk_actions(value, f"{path}.{key}")
+                check_flex_actions(value, f"{path}.{key}", problems)
     elif isinstance(node, list):
-        for i, item in enumerate(node):
-            _walk_actions(item, f"{path}[{i}]")
+        for i, value in enumerate(node):
+            check_flex_actions(value, f"{path}[{i}]", problems)
 
 
-def _check_flex(message: dict, path: str) -> None:
-    contents = message.get("contents") or {}
+def check_flex(message, path, problems):
+    contents = message.get("contents")
+    cpath = f"{path}.contents"
     if contents.get("type") == "carousel":
         bubbles = contents.get("contents") or []
-        if not 1 <= len(bubbles) <= MAX_CAROUSEL_BUBBLES:
-            raise LimitError(f"{path}.contents.contents", f"a carousel holds 1-{MAX_CAROUSEL_BUBBLES} bubbles")
-        if _size(contents) > MAX_CAROUSEL_BYTES:
-            raise LimitError(f"{path}.contents", "carousel larger than 50 KB")
+        if not 1 <= len(bubbles) <= 12:
+            problems.add(f"{cpath}.contents", "Size must be between 1 and 12")
         for i, bubble in enumerate(bubbles):
-            if _size(bubble) > MAX_BUBBLE_BYTES:
-                raise LimitError(f"{path}.contents.contents[{i}]", "bubble larger than 30 KB")
-    elif _size(contents) > MAX_BUBBLE_BYTES:
-        raise LimitError(f"{path}.contents", "bubble larger than 30 KB")
-    _walk_actions(contents, f"{path}.contents")
+            if json_size(bubble) > BUBBLE_MAX_BYTES:
+                problems.add(f"{cpath}.contents[{i}]", "The size of a bubble must be 30 KB or less")
+        if json_size(contents) > CAROUSEL_MAX_BYTES:
+            problems.add(cpath, "The size of a carousel must be 50 KB or less")
+    elif json_size(contents) > BUBBLE_MAX_BYTES:
+        problems.add(cpath, "The size of a bubble must be 30 KB or less")
+    check_flex_actions(contents, cpath, problems)
 
 
-def _check_template(message: dict, path: str) -> None:
-    template = message.get("template") or {}
-    actions = template.get("actions") or []
-    if template.get("type") in ("buttons", "confirm") and len(actions) > MAX_TEMPLATE_ACTIONS:
-        raise LimitError(f"{path}.template.actions", f"at most {MAX_TEMPLATE_ACTIONS} actions")
-    if len(template.get("title") or "") > MAX_TEMPLATE_TITLE:
-        raise LimitError(f"{path}.template.title", f"longer than {MAX_TEMPLATE_TITLE} characters")
-    limit = MAX_TEMPLATE_TEXT_WITH_IMAGE if (template.get("thumbnailImageUrl") or template.get("title")) \
-        else MAX_TEMPLATE_TEXT
-    if len(template.get("text") or "") > limit:
-        raise LimitError(f"{path}.template.text", f"longer than {limit} characters")
-    for i, action in enumerate(actions):
-        check_action(action, f"{path}.template.actions[{i}]", max_label=20)
+def _column_text(obj, path, problems, long_max):
+    has_image_or_title = bool(obj.get("thumbnailImageUrl") or obj.get("title"))
+    problems.text(obj.get("title"), f"{path}.title", 40, required=False)
+    problems.text(obj.get("text"), f"{path}.text", 60 if has_image_or_title else long_max)
+    problems.https(obj.get("thumbnailImageUrl"), f"{path}.thumbnailImageUrl", required=False)
+    if obj.get("defaultAction") is not None:
+        check_action(obj["defaultAction"], f"{path}.defaultAction", problems)
 
 
-def check_message(message: dict, path: str = "messages[0]") -> None:
-    if not isinstance(message, dict):
-        raise LimitError(path, "must be an object")
-    kind = message.get("type")
-    if kind == "text":
-        body = message.get("text")
-        if not isinstance(body, str) or not 1 <= len(body) <= MAX_TEXT:
-            raise LimitError(f"{path}.text", f"must be 1-{MAX_TEXT} characters")
-    if kind in ("flex", "template"):
-        alt = message.get("altText")
-        if not isinstance(alt, str) or not 1 <= len(alt) <= MAX_ALT_TEXT:
-            raise LimitError(f"{path}.altText", f"must be 1-{MAX_ALT_TEXT} characters")
+def check_template(template, path, problems):
+    kind = template.get("type")
+    if kind == "buttons":
+        _column_text(template, path, problems, long_max=160)
+        check_actions(template.get("actions"), f"{path}.actions", problems, low=1, high=4)
+    elif kind == "confirm":
+        problems.text(template.get("text"), f"{path}.text", 240)
+        check_actions(template.get("actions"), f"{path}.actions", problems, low=2, high=2)
+    elif kind == "carousel":
+        columns = template.get("columns") or []
+        if not 1 <= len(columns) <= 10:
+            problems.add(f"{path}.columns", "Size must be between 1 and 10")
+        counts = set()
+        for i, column in enumerate(columns):
+            cpath = f"{path}.columns[{i}]"
+            _column_text(column, cpath, problems, long_max=120)
+            check_actions(column.get("actions"), f"{cpath}.actions", problems, low=1, high=3)
+            counts.add(len(column.get("actions") or []))
+        if len(counts) > 1:
+            problems.add(f"{path}.columns", "All columns must have the same number of actions")
+    elif kind == "image_carousel":
+        columns = template.get("columns") or []
+        if not 1 <= len(columns) <= 10:
+            problems.add(f"{path}.columns", "Size must be between 1 and 10")
+        for i, column in enumerate(columns):
+            cpath = f"{path}.columns[{i}]"
+            problems.https(column.get("imageUrl"), f"{cpath}.imageUrl")
+            check_action(column.get("action"), f"{cpath}.action", problems, label_max=12)
+
+
+def check_message_limits(message: dict, path: str, problems: Problems):
+    kind = message["type"]
+    if kind in ("text", "textV2"):
+        problems.text(message.get("text"), f"{path}.text", 5000)
+    elif kind in ("image", "video"):
+        problems.https(message.get("originalContentUrl"), f"{path}.originalContentUrl")
+        problems.https(message.get("previewImageUrl"), f"{path}.previewImageUrl")
+    elif kind == "audio":
+        problems.https(message.get("originalContentUrl"), f"{path}.originalContentUrl")
+    elif kind == "location":
+        problems.text(message.get("title"), f"{path}.title", 100)
+        problems.text(message.get("address"), f"{path}.address", 100)
+    elif kind == "imagemap":
+        problems.https(message.get("baseUrl"), f"{path}.baseUrl")
+    if kind in ("flex", "template", "imagemap"):
+        problems.text(message.get("altText"), f"{path}.altText", 1500)
     if kind == "flex":
-        _check_flex(message, path)
-    if kind == "template":
-        _check_template(message, path)
-    quick = message.get("quickReply")
-    if quick is not None:
-        items = quick.get("items") if isinstance(quick, dict) else None
-        if not isinstance(items, list) or not 1 <= len(items) <= MAX_QUICK_REPLY_ITEMS:
-            raise LimitError(f"{path}.quickReply.items", f"must hold 1-{MAX_QUICK_REPLY_ITEMS} items")
-        for i, item in enumerate(items):
-            check_action((item or {}).get("action"), f"{path}.quickReply.items[{i}].action",
-                         max_label=MAX_QUICK_REPLY_LABEL)
+        check_flex(message, path, problems)
+    elif kind == "template":
+        check_template(message.get("template") or {}, f"{path}.template", problems)
+    if message.get("quickReply") is not None:
+        check_quick_reply(message["quickReply"], f"{path}.quickReply", problems)
 
 
-def check_messages(messages: list) -> None:
-    if not isinstance(messages, list) or not 1 <= len(messages) <= MAX_MESSAGES:
-        raise LimitError("messages", f"must hold 1-{MAX_MESSAGES} messages")
+def collect_problems(messages, problems: Problems):
+    if not isinstance(messages, list) or not 1 <= len(messages) <= 5:
+        problems.add("messages", "Size must be between 1 and 5")
+        return
     for i, message in enumerate(messages):
-        check_message(message, f"messages[{i}]")
+        path = f"messages[{i}]"
+        if not isinstance(message, dict):
+            problems.add(path, "Must be an object")
+            continue
+        if message.get("type") not in MESSAGE_TYPES:
+            problems.add(f"{path}.type", "Must be one of the following values: "
+                         f"[{', '.join(MESSAGE_TYPES)}]")
+            continue
+        found = model_problems(models.Message, message, path)
+        if found:
+            problems.extend(found)
+        else:
+            check_message_limits(message, path, problems)
+
+
+class LimitError(ValueError):
+    """Messages LINE would refuse; `problems` holds LINE-style details."""
+
+    def __init__(self, problems: list[dict]):
+        first = problems[0]
+        super().__init__(f"{first.get('property', 'messages')}: {first['message']}")
+        self.problems = problems
+
+
+def check_messages(messages) -> None:
+    """Raises LimitError when LINE would refuse these messages (a list of message dicts)."""
+    problems = Problems()
+    collect_problems(messages, problems)
+    if problems:
+        raise LimitError(problems)
