@@ -249,3 +249,24 @@ def test_retry_keys_are_unique_per_row(app, db, emulator):
         a = outbox.push(s, ids[0], text("a"))[0]
         b = outbox.push(s, ids[1], text("b"))[0]
     assert uuid.UUID(a.retry_key) and a.retry_key != b.retry_key
+
+
+def test_broadcast_and_narrowcast_rows_reach_every_follower(app, emulator, db):
+    ids = users(emulator, db, 3)
+    emulator.set_blocked(ids[2], True)
+    with db.session() as s:
+        outbox.broadcast(s, text("全員へのお知らせ"), source="broadcast:1")
+        outbox.narrowcast(s, text("絞り込み配信"), limit={"max": 10})
+    dispatch(app)
+    assert [m["text"] for m in emulator.messages_for(ids[0])] == ["全員へのお知らせ", "絞り込み配信"]
+    assert emulator.messages_for(ids[2]) == []
+    assert {r.status for r in rows(db)} == {"sent"}
+    [narrow] = emulator.records(endpoint="narrowcast")
+    assert narrow["body"]["limit"]["max"] == 10 and narrow["retry_key"]
+
+
+def test_rates_are_configurable_from_the_command_line(app):
+    result = app.test_cli_runner().invoke(args=["dispatcher", "--until-idle", "--rate", "push=0"])
+    assert result.exit_code != 0 and "push=0" in result.output
+    result = app.test_cli_runner().invoke(args=["dispatcher", "--until-idle", "--rate", "push=50"])
+    assert result.exit_code == 0, result.output

@@ -201,3 +201,23 @@ def test_parallel_deliveries_of_one_event_are_processed_once(app, line, emulator
     assert statuses == [200] * 8
     assert count(db, ProcessedEvent) == 2  # the follow and this one
     assert len(emulator.records(endpoint="reply")) == 2
+
+
+def test_logs_carry_no_secrets_and_no_message_text(app, line, caplog):
+    import logging
+
+    from tests.conftest import TEST_SECRET, TEST_TOKEN
+
+    caplog.set_level(logging.DEBUG)
+    router = app.extensions["bot"].router
+
+    @router.keyword("ログ確認")
+    def broken(ctx):
+        raise RuntimeError("handler failed")
+
+    user = line.new_user()
+    line.say(user, "ログ確認 私の電話番号は090-1234-5678です")
+    line.say(user, "住所は大村市玖島1丁目です")
+    logged = caplog.text
+    assert "090-1234-5678" not in logged and "玖島" not in logged
+    assert TEST_TOKEN not in logged and TEST_SECRET not in logged

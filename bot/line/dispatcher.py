@@ -228,10 +228,23 @@ def register_cli(app) -> None:
     @click.option("--threads", type=click.IntRange(1, 64), default=16, show_default=True)
     @click.option("--lease", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
                   help="Seconds a claimed row stays reserved before another dispatcher may take it.")
-    def dispatcher_command(until_idle: bool, threads: int, lease: float):
+    @click.option("--rate", "rates", multiple=True, metavar="KIND=PER_SECOND",
+                  help="Requests per second for push, multicast, broadcast or narrowcast "
+                       "(defaults stay under LINE's published limits).")
+    def dispatcher_command(until_idle: bool, threads: int, lease: float, rates: tuple[str, ...]):
         """Deliver queued pushes, multicasts and broadcasts to LINE (the Procfile worker)."""
         services = current_app.extensions["bot"]
-        worker = Dispatcher(services, DispatcherConfig(threads=threads, lease_seconds=lease))
+        config = DispatcherConfig(threads=threads, lease_seconds=lease)
+        for item in rates:
+            kind, _, value = item.partition("=")
+            try:
+                rate = float(value)
+            except ValueError:
+                rate = 0.0
+            if kind not in config.rates or not rate > 0:
+                fail(f"--rate {item}: expected KIND=PER_SECOND with KIND one of {', '.join(config.rates)}")
+            config.rates[kind] = rate
+        worker = Dispatcher(services, config)
         signal.signal(signal.SIGTERM, lambda *_: worker.stop.set())
         signal.signal(signal.SIGINT, lambda *_: worker.stop.set())
         click.echo(f"dispatcher {worker.name} started", err=True)
