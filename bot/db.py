@@ -9,12 +9,19 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-# Tables that libraries own (APScheduler's job store); migrations and schema checks leave them alone.
+# Objects the models do not describe, which migrations and schema checks leave alone: APScheduler's job
+# store, and the per-database n-gram search index (SQLite FTS5 tables, a PostgreSQL pg_trgm index).
 FOREIGN_TABLES = {"apscheduler_jobs"}
+FOREIGN_TABLE_PREFIXES = ("jobs_fts",)
+FOREIGN_INDEXES = {"ix_jobs_search_trgm"}
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    return not (type_ == "table" and name in FOREIGN_TABLES)
+    if type_ == "table":
+        return name not in FOREIGN_TABLES and not name.startswith(FOREIGN_TABLE_PREFIXES)
+    if type_ == "index":
+        return name not in FOREIGN_INDEXES
+    return True
 
 
 def make_engine(url: str) -> Engine:

@@ -1,7 +1,10 @@
 """All tables; importing this package registers them on Base.metadata (Alembic reads it)."""
 from .base import Base, UTCDateTime, utcnow
+from .conversation import Conversation
+from .job import Job, SavedSearch
 from .outbox import OutboxMessage
 from .user import User
 from .webhook import ChatNotice, ProcessedEvent
 
-__all__ = ["Base", "UTCDateTime", "utcnow", "User", "ProcessedEvent", "ChatNotice", "OutboxMessage"]
+__all__ = ["Base", "UTCDateTime", "utcnow", "User", "ProcessedEvent", "ChatNotice", "OutboxMessage",
+           "Job", "SavedSearch", "Conversation"]

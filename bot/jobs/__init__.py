@@ -1,0 +1,1 @@
+"""Job listings: the catalogue, its import and demo data, and search."""
