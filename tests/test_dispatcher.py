@@ -270,3 +270,14 @@ def test_rates_are_configurable_from_the_command_line(app):
     assert result.exit_code != 0 and "push=0" in result.output
     result = app.test_cli_runner().invoke(args=["dispatcher", "--until-idle", "--rate", "push=50"])
     assert result.exit_code == 0, result.output
+
+
+def test_identical_pushes_beyond_one_batch_fill_multicasts_of_500(app, emulator, db):
+    ids = users(emulator, db, 1100)
+    with db.session() as s:
+        for uid in ids:
+            outbox.push(s, uid, text("大きなお知らせ"))
+    dispatch(app, batch_size=50)
+    sizes = sorted(len(r["to"]) for r in emulator.records(endpoint="multicast"))
+    assert sizes == [100, 500, 500]
+    assert all(len(emulator.messages_for(uid)) == 1 for uid in ids)

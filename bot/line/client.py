@@ -22,22 +22,6 @@ from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
-# The SDK hard-codes the data API host in each generated blob call; we swap it for the configured one.
-SDK_DATA_HOST = "https://api-data.line.me"
-
-
-class _ApiClient(ApiClient):
-    def __init__(self, configuration: Configuration, data_host: str):
-        super().__init__(configuration)
-        self._data_host = data_host
-
-    def call_api(self, *args, **kwargs):
-        host = kwargs.get("_host")
-        if host and host.startswith(SDK_DATA_HOST):
-            kwargs["_host"] = self._data_host + host[len(SDK_DATA_HOST):]
-        return super().call_api(*args, **kwargs)
-
-
 @dataclasses.dataclass(frozen=True)
 class SendResult:
     outcome: str  # "sent", "retry" (try again later) or "failed" (LINE refused it for good)
@@ -77,27 +61,42 @@ def classify_error(exc: Exception) -> SendResult:
 
 
 class LineClient:
-    def __init__(self, settings: Settings, *, pool_size: int = 8):
-        configuration = Configuration(host=settings.api_base_url, access_token=settings.channel_access_token)
+    def __init__(self, settings: Settings, *, pool_size: int = 32):
+        self.timeout = (3.0, settings.line_timeout)
+        # One client per host: the SDK sends every call to its configuration's host, so the data API
+        # (rich menu images) needs a client of its own.
+        self.api_client = ApiClient(self._configuration(settings, settings.api_base_url, pool_size))
+        self.data_client = ApiClient(self._configuration(settings, settings.data_api_base_url, 4))
+        self.messaging = MessagingApi(self.api_client)
+        self.blob = MessagingApiBlob(self.data_client)
+
+    @staticmethod
+    def _configuration(settings: Settings, host: str, pool_size: int) -> Configuration:
+        configuration = Configuration(host=host, access_token=settings.channel_access_token)
         # The dispatcher owns retries (with the retry key); urllib3 must not resend a POST on its own.
         configuration.retries = urllib3.Retry(total=0, connect=0, read=0, redirect=0, status=0)
+        # Enough connections for the dispatcher's threads, so none is thrown away after use.
         configuration.connection_pool_maxsize = pool_size
-        self.timeout = (3.0, settings.line_timeout)
-        self.api_client = _ApiClient(configuration, settings.data_api_base_url)
-        self.messaging = MessagingApi(self.api_client)
-        self.blob = MessagingApiBlob(self.api_client)
+        return configuration
 
     def close(self) -> None:
         self.api_client.close()
+        self.data_client.close()
 
     def reply(self, reply_token: str, messages: list) -> SendResult:
         try:
             response = self.messaging.reply_message_with_http_info(
                 ReplyMessageRequest(reply_token=reply_token, messages=messages),
-                _request_timeout=self.timeout)
+                _request_timeout=self.timeout, _preload_content=False)
         except Exception as exc:  # noqa: BLE001 - classified below, re-raised if unknown
             return classify_error(exc)
         return SendResult("sent", _header(response.headers, "x-line-request-id"))
+
+    @property
+    def _send_options(self) -> dict:
+        # The answer's body is not parsed: only its status and headers matter, and parsing costs CPU
+        # (and would fail on a 2xx body the SDK does not expect, after LINE accepted the request).
+        return {"_request_timeout": self.timeout, "_preload_content": False}
 
     def send(self, kind: str, recipients: list[str], payload: dict, retry_key: str) -> SendResult:
         """Sends one outbox row: push, multicast, broadcast or narrowcast."""
@@ -105,16 +104,16 @@ class LineClient:
         call = {
             "push": lambda: self.messaging.push_message_with_http_info(
                 PushMessageRequest.from_dict({"to": recipients[0], "messages": messages}),
-                x_line_retry_key=retry_key, _request_timeout=self.timeout),
+                x_line_retry_key=retry_key, **self._send_options),
             "multicast": lambda: self.messaging.multicast_with_http_info(
                 MulticastRequest.from_dict({"to": recipients, "messages": messages}),
-                x_line_retry_key=retry_key, _request_timeout=self.timeout),
+                x_line_retry_key=retry_key, **self._send_options),
             "broadcast": lambda: self.messaging.broadcast_with_http_info(
                 BroadcastRequest.from_dict({"messages": messages}),
-                x_line_retry_key=retry_key, _request_timeout=self.timeout),
+                x_line_retry_key=retry_key, **self._send_options),
             "narrowcast": lambda: self.messaging.narrowcast_with_http_info(
                 NarrowcastRequest.from_dict({"messages": messages, **payload.get("narrowcast", {})}),
-                x_line_retry_key=retry_key, _request_timeout=self.timeout),
+                x_line_retry_key=retry_key, **self._send_options),
         }[kind]
         try:
             response = call()

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # Requests per second per endpoint, under LINE's published limits (push 2,000/s, multicast 200/s,
 # broadcast 60/min, narrowcast 60/h).
+# Pushes beyond one batch that may be folded into its multicasts (same messages, never attempted).
+MAX_SIBLINGS = 5000
 DEFAULT_RATES = {"push": 1800.0, "multicast": 180.0, "broadcast": 0.9, "narrowcast": 1 / 65}
 
 
@@ -108,7 +110,7 @@ class Dispatcher:
                 .limit(self.config.batch_size).with_for_update(skip_locked=True)))
             if not rows:
                 return []
-            rows = self._merge_pushes(session, rows)
+            rows = self._merge_pushes(session, rows, now)
             self._drop_unfollowed(session, rows)
             claimed = [r for r in rows if r.status != CANCELLED]
             for row in claimed:
@@ -116,11 +118,25 @@ class Dispatcher:
                 row.attempts += 1
             return claimed
 
-    def _merge_pushes(self, session, rows: list[OutboxMessage]) -> list[OutboxMessage]:
-        """Folds never-attempted pushes with the same messages into multicast rows."""
+    def _fresh_push(self, now: dt.datetime):
+        return and_(OutboxMessage.kind == "push", OutboxMessage.status == PENDING,
+                    OutboxMessage.attempts == 0, OutboxMessage.next_attempt_at <= now)
+
+    def _merge_pushes(self, session, rows: list[OutboxMessage], now: dt.datetime) -> list[OutboxMessage]:
+        """Folds never-attempted pushes with the same messages into multicast rows of up to 500.
+
+        Siblings beyond this batch (same payload, also never attempted) are claimed too, in one query,
+        so that a large announcement becomes full multicasts rather than batch-sized ones."""
         fresh = [r for r in rows if r.kind == "push" and r.attempts == 0 and r.status == PENDING]
-        fresh.sort(key=lambda r: r.payload_hash)
         result = [r for r in rows if r not in fresh]
+        if not fresh:
+            return result
+        hashes = {r.payload_hash for r in fresh}
+        fresh += list(session.scalars(
+            select(OutboxMessage).where(self._fresh_push(now), OutboxMessage.payload_hash.in_(hashes),
+                                        OutboxMessage.id.not_in([r.id for r in fresh]))
+            .order_by(OutboxMessage.id).limit(MAX_SIBLINGS).with_for_update(skip_locked=True)))
+        fresh.sort(key=lambda r: (r.payload_hash, r.id))
         for _, group in itertools.groupby(fresh, key=lambda r: r.payload_hash):
             group = list(group)
             if len(group) == 1:
@@ -128,6 +144,9 @@ class Dispatcher:
                 continue
             for start in range(0, len(group), MAX_MULTICAST):
                 chunk = group[start:start + MAX_MULTICAST]
+                if len(chunk) == 1:
+                    result.extend(chunk)
+                    continue
                 merged = OutboxMessage(kind="multicast", recipients=[r.recipients[0] for r in chunk],
                                        payload=chunk[0].payload, payload_hash=chunk[0].payload_hash,
                                        source=chunk[0].source)

@@ -1,0 +1,50 @@
+"""The emulator as the benchmarks run it in a process of its own, with its own GIL:
+
+    python -m bench.emulator_proc --token T     # prints the port, then serves
+
+The same server as `python -m simulator.emulator` (werkzeug, threaded, quiet), plus two routes that
+spare the benchmark thousands of control calls: POST /_bench/users and POST /_bench/summary.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from flask import request
+from werkzeug.serving import make_server
+
+from bench.emulator import add_users, summary
+from simulator.emulator import create_emulator
+from simulator.emulator.app import json_response
+from simulator.emulator.server import QuietHandler
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.emulator_proc")
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    app = create_emulator((args.token,))
+
+    def bench_users():
+        add_users(app.state, request.get_json(force=True)["ids"])
+        return json_response(200, {})
+
+    def bench_summary():
+        return json_response(200, summary(app.state, request.get_json(force=True)["ids"]))
+
+    app.add_url_rule("/_bench/users", "_bench.users", bench_users, methods=["POST"])
+    app.add_url_rule("/_bench/summary", "_bench.summary", bench_summary, methods=["POST"])
+    server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=QuietHandler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(server.port, flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
