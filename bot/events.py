@@ -13,7 +13,7 @@ from linebot.v3.webhooks import MessageEvent, PostbackEvent, TextMessageContent
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot import messages, users
+from bot import conversation, messages, users
 from bot.line import outbox
 from bot.models import ChatNotice, ProcessedEvent, utcnow
 from bot.router import Context, InvalidPostback, normalise
@@ -103,6 +103,7 @@ class EventProcessor:
             ctx.user = users.get_or_create(session, user_id)
         if name == "message.text":
             ctx.text = normalise(event.message.text)
+            ctx.conversation = conversation.active(session, ctx.user.id, ctx.now)
             handler = self.router.handler_for_text(ctx)
         elif name == "postback" and isinstance(event, PostbackEvent):
             try:

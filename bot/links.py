@@ -35,3 +35,11 @@ EXTERNAL = {
 def page(settings, path: str) -> str:
     """An address of one of the bot's own pages (privacy notice, forms opened from LINE)."""
     return settings.public_base_url + path
+
+
+def job_listing(job_number: str) -> str:
+    """Where a listing can be read on the Hello Work Internet Service.
+
+    The service has no stable public deep link to one posting, so this is its job search page, where
+    the number can be entered; the bubble shows the number next to the button."""
+    return JOB_SEARCH

@@ -44,7 +44,8 @@ _env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
 
 
 def template_names() -> list[str]:
-    return sorted(_env.list_templates(extensions=["j2"]))
+    """Renderable templates (files starting with "_" hold shared macros)."""
+    return sorted(n for n in _env.list_templates(extensions=["j2"]) if not n.startswith("_"))
 
 
 def render_dicts(template: str, /, **values) -> list[dict]:

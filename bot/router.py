@@ -33,6 +33,7 @@ class Context:
     text: str = ""             # normalised message text, for text messages
     match: re.Match | None = None
     services: Any = None       # the app's shared services (LINE client, ...)
+    conversation: Any = None   # the person's active multi-step flow (bot.conversation), if any
 
 
 Handler = Callable[[Context], list | None]
@@ -72,7 +73,8 @@ def token(max_len: int = 64, pattern: str = r"[A-Za-z0-9_.:-]+") -> Callable[[st
     return check
 
 
-JOB_NUMBER = re.compile(r"(\d{5})-?(\d{8})")
+# Not part of a longer number: 13+ digit strings (card numbers, ids) are not job numbers.
+JOB_NUMBER = re.compile(r"(?<!\d)(\d{5})-?(\d{8})(?!\d)")
 
 
 def job_number(raw: str) -> str:
@@ -90,7 +92,12 @@ class Action:
     optional: frozenset[str]
 
 
+RESERVED = {"v", "a"}  # the version and the action name
+
+
 def encode_postback(action: str, **params: Any) -> str:
+    if RESERVED & set(params):
+        raise ValueError(f"postback parameters may not be named {sorted(RESERVED & set(params))}")
     data = urlencode({"v": POSTBACK_VERSION, "a": action,
                       **{k: v for k, v in params.items() if v is not None}})
     if len(data) > POSTBACK_MAX:
@@ -105,6 +112,7 @@ class Router:
         self._keywords: list[tuple[tuple[str, ...], Handler]] = []
         self._patterns: list[tuple[re.Pattern, Handler]] = []
         self._fallback: Handler | None = None
+        self._steps: dict[tuple[str, str], Handler] = {}
 
     # --- registration -------------------------------------------------------------------------
 
@@ -116,6 +124,9 @@ class Router:
         return register
 
     def action(self, name: str, optional: tuple[str, ...] = (), **schema: Callable[[str], Any]):
+        if RESERVED & set(schema):
+            raise ValueError(f"postback parameters may not be named {sorted(RESERVED & set(schema))}")
+
         def register(func: Handler) -> Handler:
             if name in self._actions:
                 raise ValueError(f"postback action {name} registered twice")
@@ -137,9 +148,19 @@ class Router:
             return func
         return register
 
+    def step(self, flow: str, step: str):
+        """Free text while a person is at this step of a flow goes to this handler first."""
+        def register(func: Handler) -> Handler:
+            self._steps[(flow, step)] = func
+            return func
+        return register
+
     def fallback(self, func: Handler) -> Handler:
         self._fallback = func
         return func
+
+    def has_action(self, name: str) -> bool:
+        return name in self._actions
 
     @property
     def actions(self) -> dict[str, Action]:
@@ -175,6 +196,9 @@ class Router:
         return action, params
 
     def handler_for_text(self, ctx: Context) -> Handler | None:
+        conv = ctx.conversation
+        if conv is not None and (conv.flow, conv.step) in self._steps:
+            return self._steps[(conv.flow, conv.step)]
         for regex, func in self._patterns:
             match = regex.search(ctx.text)
             if match:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from bot.router import Router
 
-from . import fallback, follow, help, login
+from . import fallback, favorites, follow, help, jobs, login, search
 
-MODULES = [follow, login, help, fallback]
+MODULES = [follow, login, help, search, jobs, favorites, fallback]
 
 
 def build_router() -> Router:

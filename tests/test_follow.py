@@ -52,7 +52,7 @@ def test_message_from_unknown_friend_creates_them(line, db):
 
 def test_stale_postback_is_answered_politely(line):
     user = line.new_user()
-    for data in ["v=1&a=fav.add&j=42040-12345678", "v=0&a=help.show", "garbage", "v=1&a=help.show&x=1"]:
+    for data in ["v=1&a=gone.away&j=42040-12345678", "v=0&a=help.show", "garbage", "v=1&a=help.show&x=1"]:
         assert line.tap(user, data).status_code == 200
     replies = line.received(user)
     assert len(replies) == 4

@@ -69,12 +69,3 @@ def test_patterns_win_over_keywords_and_fallback_catches_the_rest():
     assert pick("求人 42040-12345678") == ["pattern"]
     assert pick("求人を探したい") == ["keyword"]
     assert pick("こんにちは") == ["fallback"]
-
-
-def test_every_registered_action_of_the_bot_decodes():
-    from handlers import build_router
-
-    router = build_router()
-    for name in router.actions:
-        action, _ = router.decode_postback(encode_postback(name))
-        assert action.name == name

@@ -4,15 +4,45 @@ from __future__ import annotations
 import pytest
 
 from bot import links, messages
+from bot.jobs import catalogue
+from bot.jobs.present import card
 from bot.line.limits import LimitError, check_messages
+from bot.models import Job, SavedSearch
+from handlers import build_router
 from handlers.menu import quick_replies
+from tests import factories
+
+
+def sample_card(**overrides):
+    row = factories.job(**overrides)
+    return card(Job(**row, **catalogue.derived(row)))
+
+
+OPEN_CARDS = [sample_card(occupation="介護職員\"<script>", company_name="社会福祉法人 ながさき福祉会" * 3,
+                          description="あ" * 2000, online_application=True) for _ in range(10)]
+CLOSED = sample_card(status="無効")
+SAVED = [SavedSearch(id=i, slot=i, name=f"大村市・介護{i}", conditions={}) for i in (1, 2, 3)]
+RESULTS = dict(cards=OPEN_CARDS, total=1234, first=11, last=20, summary="大村市・介護・正社員", recent_id=99,
+               page=2, has_next=True, search_url=links.JOB_SEARCH)
 
 SAMPLES = {
     "greeting.json.j2": dict(name="大村 花子\"<>", came_back=False, privacy_url="https://hw-omura.test/privacy",
                              office="ハローワーク大村", quick_replies=quick_replies()),
     "login.json.j2": dict(links=links),
     "help.json.j2": dict(links=links, quick_replies=quick_replies()),
+    "search_menu.json.j2": dict(form_url="https://hw-omura.test/search/form?t=" + "x" * 200),
+    "job_results.json.j2": RESULTS,
+    "job_detail.json.j2": dict(card=OPEN_CARDS[0], similar=[], can_save=True),
+    "job_apply.json.j2": dict(card=OPEN_CARDS[0], links=links),
+    "saved_searches.json.j2": dict(searches=SAVED, replace_recent=None, intro="保存した検索条件(3/3件)"),
+    "favorites.json.j2": dict(cards=OPEN_CARDS[:9] + [CLOSED], total=300, first=1, last=10, page=1,
+                              has_next=True, limit=300),
 }
+VARIANTS = [
+    ("job_detail.json.j2", dict(card=CLOSED, similar=OPEN_CARDS[:3], can_save=True)),
+    ("job_results.json.j2", {**RESULTS, "has_next": False, "cards": OPEN_CARDS[:1]}),
+    ("saved_searches.json.j2", dict(searches=SAVED, replace_recent=5, intro="3件までです")),
+]
 
 
 def test_every_template_has_sample_data():
@@ -24,6 +54,32 @@ def test_template_renders_to_valid_messages(name):
     dicts = messages.render_dicts(name, **SAMPLES[name])
     check_messages(dicts)
     assert all(m.to_dict() for m in messages.render(name, **SAMPLES[name]))
+
+
+@pytest.mark.parametrize("name, values", list(SAMPLES.items()) + VARIANTS)
+def test_every_postback_in_every_template_reaches_a_handler(name, values):
+    router = build_router()
+    for message in messages.render_dicts(name, **values):
+        for action in _actions(message):
+            if action["type"] == "postback":
+                decoded, _ = router.decode_postback(action["data"])
+                assert decoded.handler is not None
+
+
+def test_variants_render():
+    for name, values in VARIANTS:
+        check_messages(messages.render_dicts(name, **values))
+
+
+def _actions(node):
+    if isinstance(node, dict):
+        if isinstance(node.get("action"), dict):
+            yield node["action"]
+        for value in node.values():
+            yield from _actions(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _actions(item)
 
 
 def test_values_cannot_break_the_json():

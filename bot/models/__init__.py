@@ -1,10 +1,11 @@
 """All tables; importing this package registers them on Base.metadata (Alembic reads it)."""
 from .base import Base, UTCDateTime, utcnow
 from .conversation import Conversation
-from .job import Job, SavedSearch
+from .favorite import Favorite
+from .job import Job, RecentSearch, SavedSearch
 from .outbox import OutboxMessage
 from .user import User
 from .webhook import ChatNotice, ProcessedEvent
 
 __all__ = ["Base", "UTCDateTime", "utcnow", "User", "ProcessedEvent", "ChatNotice", "OutboxMessage",
-           "Job", "SavedSearch", "Conversation"]
+           "Job", "SavedSearch", "RecentSearch", "Conversation", "Favorite"]

@@ -80,3 +80,14 @@ class SavedSearch(Base):
     conditions: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class RecentSearch(Base):
+    """A search a person just ran, so that 次の10件 and 保存 can refer to it by a short id."""
+
+    __tablename__ = "recent_searches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    conditions: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,47 @@
+"""Multi-step flows (search wizard, booking, renaming), in the spirit of python-telegram-bot's
+ConversationHandler: one flow per person at a time, kept in the database, expiring when left alone."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bot.models import Conversation, utcnow
+
+DEFAULT_TTL = dt.timedelta(minutes=30)
+
+
+def load(session: Session, user_id: int) -> Conversation | None:
+    """The person's flow, expired or not (callers tell an expired flow apart to say so)."""
+    return session.scalar(select(Conversation).where(Conversation.user_id == user_id))
+
+
+def active(session: Session, user_id: int, now: dt.datetime | None = None) -> Conversation | None:
+    conv = load(session, user_id)
+    if conv is not None and conv.expires_at <= (now or utcnow()):
+        return None
+    return conv
+
+
+def start(session: Session, user_id: int, flow: str, step: str, data: dict | None = None,
+          ttl: dt.timedelta = DEFAULT_TTL) -> Conversation:
+    """Starts a flow, replacing any other the person had open."""
+    conv = load(session, user_id)
+    if conv is None:
+        conv = Conversation(user_id=user_id)
+        session.add(conv)
+    conv.flow, conv.step, conv.data = flow, step, dict(data or {})
+    conv.expires_at = utcnow() + ttl
+    session.flush()
+    return conv
+
+
+def advance(conv: Conversation, step: str, ttl: dt.timedelta = DEFAULT_TTL, **data) -> None:
+    conv.step = step
+    conv.data = {**conv.data, **data}  # a new dict, so SQLAlchemy sees the JSON change
+    conv.expires_at = utcnow() + ttl
+
+
+def finish(session: Session, user_id: int) -> None:
+    session.execute(delete(Conversation).where(Conversation.user_id == user_id))
