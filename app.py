@@ -25,7 +25,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fl
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
                 instance_path=str(PROJECT_ROOT / "instance"))
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=2 * 1024 * 1024,
-                      JSON_AS_ASCII=False)
+                      # Forms take WTForms' own Japanese messages (Flask-Babel is not used).
+                      WTF_I18N_ENABLED=False)
     app.json.ensure_ascii = False
 
     from handlers import build_router
@@ -36,10 +37,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fl
     services = Services(settings=settings, db=db, line=LineClient(settings), router=build_router())
     app.extensions["bot"] = services
 
-    from bot import cli, web, webhook
+    from flask_wtf.csrf import CSRFProtect
 
+    from bot import cli, search_form, web, webhook
+
+    csrf = CSRFProtect(app)
+    csrf.exempt(webhook.bp)  # LINE signs its webhooks instead
     app.register_blueprint(webhook.bp)
     app.register_blueprint(web.bp)
+    app.register_blueprint(search_form.bp)
     cli.register(app)
 
     if settings.demo:

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.models import Favorite, Job, User
-from bot.models.favorite import MAX_FAVORITES
+from bot.models.favorite import MAX_FAVORITES  # noqa: F401 - the cap, read by handlers
 
 PAGE_SIZE = 10
 

@@ -1,11 +1,10 @@
 """求人を探す: the quick-reply search, results with paging, and the saved conditions (max 3)."""
 from __future__ import annotations
 
-from bot import conversation, links, messages, signed_links
-from bot.jobs import reference, saved
+from bot import conversation, messages, signed_links
+from bot.jobs import reference, results as job_results, saved
 from bot.jobs import search as job_search
-from bot.jobs.present import card
-from bot.router import Context, Router, choice, encode_postback, integer
+from bot.router import Context, Router, choice, integer
 
 FLOW = "search"
 RENAME_FLOW = "search.rename"
@@ -18,9 +17,7 @@ NOT_FOUND = ("この検索条件は見つかりませんでした。削除され
              "「保存した条件」から確認してください。")
 
 
-def _qr_postback(label: str, action: str, text: str | None = None, **params) -> dict:
-    return {"type": "postback", "label": label, "data": encode_postback(action, **params),
-            "displayText": text or label}
+_qr_postback = job_results.quick_postback
 
 
 def _step_choices(step: str) -> list[tuple[str, str]]:
@@ -87,24 +84,7 @@ def wizard_words(ctx: Context):
 
 
 def results(ctx: Context, conditions: job_search.Conditions, page: int = 1, recent=None) -> list:
-    """Runs a search and shows a page of it; remembers it so that paging and saving can refer to it."""
-    recent = recent or saved.remember(ctx.session, ctx.user.id, conditions)
-    found = job_search.run(ctx.session, conditions, page)
-    if found.total == 0:
-        return [messages.text(
-            f"「{conditions.summary()}」に合う募集中の求人は見つかりませんでした。\n"
-            "地域や職種を「こだわらない」にする、キーワードを減らすなど、条件を広げてお試しください。\n"
-            "この条件を保存しておくと、あとから同じ条件ですぐに探せます。",
-            [_qr_postback("条件を変えて探す", "search.wizard"), _qr_postback("この条件を保存", "search.save", r=recent.id),
-             _qr_postback("保存した条件", "search.saved")])]
-    if not found.jobs:
-        return [messages.text("これ以上の求人はありません。条件を変えて探す場合は「求人を探す」からどうぞ。",
-                              [_qr_postback("条件を変えて探す", "search.wizard")])]
-    first = (page - 1) * job_search.PAGE_SIZE + 1
-    return messages.render("job_results.json.j2", cards=[card(j) for j in found.jobs], total=found.total,
-                           first=first, last=first + len(found.jobs) - 1, summary=conditions.summary(),
-                           recent_id=recent.id, page=page, has_next=found.has_next,
-                           search_url=links.JOB_SEARCH)
+    return job_results.messages_for(ctx.session, ctx.user.id, conditions, page, recent)
 
 
 def _recent_conditions(ctx: Context):
