@@ -4,8 +4,10 @@ from .conversation import Conversation
 from .favorite import Favorite
 from .job import Job, RecentSearch, SavedSearch
 from .outbox import OutboxMessage
+from .preferences import Preferences
 from .user import User
 from .webhook import ChatNotice, ProcessedEvent
 
 __all__ = ["Base", "UTCDateTime", "utcnow", "User", "ProcessedEvent", "ChatNotice", "OutboxMessage",
-           "Job", "SavedSearch", "RecentSearch", "Conversation", "Favorite"]
+           "Job", "SavedSearch", "RecentSearch", "Conversation", "Favorite",
+           "Preferences"]

@@ -45,6 +45,9 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     line_request_id: Mapped[str | None] = mapped_column(String(64))
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    # What it is about (bot.models.preferences.TOPICS): the dispatcher drops recipients who turned
+    # that topic off in 配信設定 since. None: an answer to the person, always delivered.
+    topic: Mapped[str | None] = mapped_column(String(20))
     # What caused it (e.g. "broadcast:12"), for figures per broadcast.
     source: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

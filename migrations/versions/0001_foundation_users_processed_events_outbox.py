@@ -39,6 +39,7 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('line_request_id', sa.String(length=64), nullable=True),
     sa.Column('merged_into', sa.Integer(), nullable=True),
+    sa.Column('topic', sa.String(length=20), nullable=True),
     sa.Column('source', sa.String(length=64), nullable=True),
     sa.Column('created_at', bot.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', bot.models.base.UTCDateTime(timezone=True), nullable=False),
