@@ -4,7 +4,9 @@ from __future__ import annotations
 # Each item sends a keyword the router understands (see the register() functions).
 MAIN_MENU = [
     ("マイページ", "マイページ"),
-    ("パスワード", "パスワードを忘れた"),
+    ("求人を探す", "求人を探す"),
+    ("お気に入り", "お気に入り"),
+    ("配信設定", "配信設定"),
     ("使い方", "使い方"),
 ]
 

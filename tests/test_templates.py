@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot import links, messages
-from bot.jobs import catalogue
+from bot.jobs import catalogue, reference
 from bot.jobs.present import card
 from bot.line.limits import LimitError, check_messages
 from bot.models import Job, SavedSearch
@@ -35,6 +35,11 @@ SAMPLES = {
     "job_detail.json.j2": dict(card=OPEN_CARDS[0], similar=[], can_save=True),
     "job_apply.json.j2": dict(card=OPEN_CARDS[0], links=links),
     "saved_searches.json.j2": dict(searches=SAVED, replace_recent=None, intro="保存した検索条件(3/3件)"),
+    "settings.json.j2": dict(rows=[{"topic": t, "label": "セミナー", "on": i % 2 == 0} for i, t in
+                                   enumerate(["events", "training", "recommendations", "notices"])],
+                             stopped=False, area="大村市", interests="サービス・事務"),
+    "interests.json.j2": dict(choices=[{"code": c, "label": label, "on": c == "E"}
+                                       for c, label in reference.OCCUPATION_MAJOR_LABELS.items()]),
     "favorites.json.j2": dict(cards=OPEN_CARDS[:9] + [CLOSED], total=300, first=1, last=10, page=1,
                               has_next=True, limit=300),
 }
@@ -42,6 +47,7 @@ VARIANTS = [
     ("job_detail.json.j2", dict(card=CLOSED, similar=OPEN_CARDS[:3], can_save=True)),
     ("job_results.json.j2", {**RESULTS, "has_next": False, "cards": OPEN_CARDS[:1]}),
     ("saved_searches.json.j2", dict(searches=SAVED, replace_recent=5, intro="3件までです")),
+    ("settings.json.j2", dict(rows=[], stopped=True, area="未設定", interests="未設定")),
 ]
 
 

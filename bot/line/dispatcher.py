@@ -27,9 +27,9 @@ from sqlalchemy import and_, or_, select, update
 
 from bot.line.client import SendResult
 from bot.line.limits import MAX_MULTICAST
-from bot.models import OutboxMessage, User, utcnow
+from bot import preferences
+from bot.models import OutboxMessage, utcnow
 from bot.models.outbox import CANCELLED, FAILED, MERGED, PENDING, SENDING, SENT
-from bot.models.user import BLOCKED
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class Dispatcher:
             if not rows:
                 return []
             rows = self._merge_pushes(session, rows, now)
-            self._drop_unfollowed(session, rows)
+            self._drop_unreachable(session, rows)
             claimed = [r for r in rows if r.status != CANCELLED]
             for row in claimed:
                 row.status, row.lease_until, row.claimed_by = SENDING, lease, self.name
@@ -136,8 +136,11 @@ class Dispatcher:
             select(OutboxMessage).where(self._fresh_push(now), OutboxMessage.payload_hash.in_(hashes),
                                         OutboxMessage.id.not_in([r.id for r in fresh]))
             .order_by(OutboxMessage.id).limit(MAX_SIBLINGS).with_for_update(skip_locked=True)))
-        fresh.sort(key=lambda r: (r.payload_hash, r.id))
-        for _, group in itertools.groupby(fresh, key=lambda r: r.payload_hash):
+        # Rows fold together only when they say the same thing, about the same topic, for the same cause
+        # (a broadcast's figures count its own rows).
+        same = lambda r: (r.payload_hash, r.topic or "", r.source or "")  # noqa: E731
+        fresh.sort(key=lambda r: (same(r), r.id))
+        for _, group in itertools.groupby(fresh, key=same):
             group = list(group)
             if len(group) == 1:
                 result.extend(group)
@@ -149,7 +152,7 @@ class Dispatcher:
                     continue
                 merged = OutboxMessage(kind="multicast", recipients=[r.recipients[0] for r in chunk],
                                        payload=chunk[0].payload, payload_hash=chunk[0].payload_hash,
-                                       source=chunk[0].source)
+                                       source=chunk[0].source, topic=chunk[0].topic)
                 session.add(merged)
                 session.flush()
                 for r in chunk:
@@ -157,25 +160,23 @@ class Dispatcher:
                 result.append(merged)
         return result
 
-    def _drop_unfollowed(self, session, rows: list[OutboxMessage]) -> None:
-        """Recipients who blocked the account since the row was written are not sent to.
+    def _drop_unreachable(self, session, rows: list[OutboxMessage]) -> None:
+        """Recipients who blocked the account, or turned the row's topic off, since it was written.
 
         Only rows never attempted are changed: a row LINE may already have accepted is resent as it
         was, so that its retry key still matches what LINE saw."""
         targets = [r for r in rows if r.kind in ("push", "multicast") and r.attempts == 0]
-        ids = {uid for r in targets for uid in r.recipients}
-        if not ids:
-            return
-        blocked = set(session.scalars(select(User.line_user_id).where(
-            User.line_user_id.in_(ids), User.status == BLOCKED)))
-        for row in targets:
-            kept = [uid for uid in row.recipients if uid not in blocked]
-            if not kept:
-                row.status, row.last_error = CANCELLED, "all recipients unfollowed"
-            elif len(kept) != len(row.recipients):
-                row.recipients = kept
-                if row.kind == "multicast" and len(kept) == 1:
-                    row.kind = "push"
+        for topic in {r.topic for r in targets}:
+            group = [r for r in targets if r.topic == topic]
+            refused = preferences.refusing(session, {uid for r in group for uid in r.recipients}, topic)
+            for row in group:
+                kept = [uid for uid in row.recipients if uid not in refused]
+                if not kept:
+                    row.status, row.last_error = CANCELLED, "no recipient left (unfollowed or opted out)"
+                elif len(kept) != len(row.recipients):
+                    row.recipients = kept
+                    if row.kind == "multicast" and len(kept) == 1:
+                        row.kind = "push"
 
     # --- sending --------------------------------------------------------------------------------
 

@@ -24,19 +24,23 @@ def payload_hash(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def _row(kind: str, recipients: list[str], payload: dict, source: str | None) -> OutboxMessage:
+def _row(kind: str, recipients: list[str], payload: dict, source: str | None,
+         topic: str | None = None) -> OutboxMessage:
     return OutboxMessage(kind=kind, recipients=recipients, payload=payload,
-                         payload_hash=payload_hash(payload), source=source)
+                         payload_hash=payload_hash(payload), source=source, topic=topic)
 
 
-def push(session: Session, user_ids: str | Iterable[str], messages, *, source: str | None = None) -> list[OutboxMessage]:
-    """Queues the same messages to one or many users: one push, or multicasts of at most 500."""
+def push(session: Session, user_ids: str | Iterable[str], messages, *, source: str | None = None,
+         topic: str | None = None) -> list[OutboxMessage]:
+    """Queues the same messages to one or many users: one push, or multicasts of at most 500.
+
+    `topic` (bot.models.preferences.TOPICS) makes the dispatcher skip whoever turned it off."""
     ids = [user_ids] if isinstance(user_ids, str) else list(dict.fromkeys(user_ids))
     payload = {"messages": _as_dicts(messages)}
     if len(ids) == 1:
-        rows = [_row("push", ids, payload, source)]
+        rows = [_row("push", ids, payload, source, topic)]
     else:
-        rows = [_row("multicast", ids[i:i + MAX_MULTICAST], payload, source)
+        rows = [_row("multicast", ids[i:i + MAX_MULTICAST], payload, source, topic)
                 for i in range(0, len(ids), MAX_MULTICAST)]
     session.add_all(rows)
     return rows
