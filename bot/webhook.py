@@ -14,7 +14,7 @@ import logging
 from flask import Blueprint, current_app, request
 from linebot.v3 import WebhookParser
 
-from bot.events import EventProcessor
+from bot.event_processor import EventProcessor
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
