@@ -23,3 +23,11 @@ def readyz():
 @bp.get("/privacy")
 def privacy():
     return render_template("web/privacy.html", links=links)
+
+
+@bp.get("/media/events/<name>")
+def event_image(name: str):
+    """Event images uploaded by staff (checked and resized with Pillow when uploaded)."""
+    from flask import send_from_directory
+
+    return send_from_directory(current_app.instance_path + "/media/events", name, max_age=3600)

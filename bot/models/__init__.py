@@ -1,6 +1,7 @@
 """All tables; importing this package registers them on Base.metadata (Alembic reads it)."""
 from .base import Base, UTCDateTime, utcnow
 from .conversation import Conversation
+from .event import Event, EventRegistration
 from .favorite import Favorite
 from .job import Job, RecentSearch, SavedSearch
 from .outbox import OutboxMessage
@@ -10,4 +11,4 @@ from .webhook import ChatNotice, ProcessedEvent
 
 __all__ = ["Base", "UTCDateTime", "utcnow", "User", "ProcessedEvent", "ChatNotice", "OutboxMessage",
            "Job", "SavedSearch", "RecentSearch", "Conversation", "Favorite",
-           "Preferences"]
+           "Preferences", "Event", "EventRegistration"]
