@@ -41,7 +41,7 @@ SAMPLES = {
     "interests.json.j2": dict(choices=[{"code": c, "label": label, "on": c == "E"}
                                        for c, label in reference.OCCUPATION_MAJOR_LABELS.items()]),
     "events.json.j2": dict(heading="セミナー・イベント", cards=[
-        {"id": i, "kind": "セミナー", "title": "面接対策セミナー<b>" * 3, "body": "内容" * 500, "when": "12月3日(水) 13:30〜15:00",
+        {"id": i + 1, "kind": "セミナー", "title": "面接対策セミナー<b>" * 3, "body": "内容" * 500, "when": "12月3日(水) 13:30〜15:00",
          "place": "ハローワーク大村", "places": "定員20名・残り3名", "registered": i == 1, "can_join": i == 0,
          "apply_method": "link" if i == 2 else "line", "apply_url": "https://example.test/apply",
          "image_url": "https://hw-omura.test/media/events/a.jpg" if i == 0 else None} for i in range(10)]),
