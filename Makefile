@@ -23,6 +23,7 @@ install: $(VENV)/.installed
 
 run: install
 	$(FLASK) db upgrade
+	$(FLASK) jobs generate --count 3000 --seed 1 --if-empty
 	@echo "Demo bot: http://127.0.0.1:$(PORT)/  webhook: POST http://127.0.0.1:$(PORT)/callback"
 	@echo "Demo channel secret (to sign webhooks): $$(cat instance/demo-channel-secret)"
 	$(FLASK) run --port $(PORT) --with-threads

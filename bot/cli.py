@@ -36,3 +36,6 @@ def register(app: Flask) -> None:
 
     dispatcher.register_cli(app)
     scheduler.register_cli(app)
+    from bot.jobs import cli as jobs_cli
+
+    jobs_cli.register(app)

@@ -12,8 +12,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Objects the models do not describe, which migrations and schema checks leave alone: APScheduler's job
 # store, and the per-database n-gram search index (SQLite FTS5 tables, a PostgreSQL pg_trgm index).
 FOREIGN_TABLES = {"apscheduler_jobs"}
-FOREIGN_TABLE_PREFIXES = ("jobs_fts",)
-FOREIGN_INDEXES = {"ix_jobs_search_trgm"}
+FOREIGN_TABLE_PREFIXES = ("jobs_fts", "jobs_bigram_fts")
+FOREIGN_INDEXES = {"ix_jobs_search_trgm", "ix_jobs_search_bigrams"}
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
@@ -74,6 +74,11 @@ class Database:
             return True
         except Exception:
             return False
+
+    def analyze(self) -> None:
+        """Refreshes the planner's statistics, after a bulk import changed the tables a lot."""
+        with self.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
 
     def migrate(self) -> None:
         migrate(self.url)

@@ -7,7 +7,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.jobs.text import searchable
+from bot.jobs.text import bigrams, searchable
 from bot.models import Job, utcnow
 from bot.models.job import CLOSED, OPEN
 
@@ -25,10 +25,12 @@ def monthly(amount: int, unit: str) -> int:
 
 def derived(fields: dict) -> dict:
     """The columns computed from a listing's own fields."""
+    text = searchable(fields["occupation"], fields.get("description") or "", fields["company_name"])
     return {
         "wage_monthly_min": monthly(fields["wage_min"], fields["wage_unit"]),
         "wage_monthly_max": monthly(fields["wage_max"], fields["wage_unit"]),
-        "search_text": searchable(fields["occupation"], fields.get("description") or "", fields["company_name"]),
+        "search_text": text,
+        "search_bigrams": bigrams(text),
     }
 
 

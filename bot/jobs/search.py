@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from sqlalchemy import and_, bindparam, column, func, not_, or_, select, text
+from sqlalchemy import Text, and_, bindparam, cast, column, func, literal_column, not_, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import Session
 
 from bot.jobs import reference
 from bot.jobs.catalogue import WAGE_UNITS, monthly
-from bot.jobs.text import fold
+from bot.jobs.text import bigrams, fold
 from bot.models import Job
 from bot.models.job import OPEN
 
@@ -155,14 +156,26 @@ class Conditions:
         return "・".join(parts) or "すべての求人"
 
 
+def _fts(table: str, phrase: str):
+    quoted = '"' + phrase.replace('"', '""') + '"'
+    return Job.id.in_(text(f"SELECT rowid FROM {table} WHERE {table} MATCH :phrase").bindparams(
+        bindparam("phrase", quoted, unique=True)).columns(column("rowid")))
+
+
 def _word_clause(word: str, dialect: str):
-    if dialect == "sqlite" and len(word) >= 3:
-        phrase = '"' + word.replace('"', '""') + '"'
-        matching = text("SELECT rowid FROM jobs_fts WHERE jobs_fts MATCH :phrase").bindparams(
-            bindparam("phrase", phrase, unique=True)).columns(column("rowid"))
-        return Job.id.in_(matching)
+    """Three characters or more: the trigram index. Two word characters: the index of two-character
+    pieces. Anything else (one character, symbols): a substring scan."""
     escaped = re.sub(r"([\\%_])", r"\\\1", word)
-    return Job.search_text.like(f"%{escaped}%", escape="\\")
+    substring = Job.search_text.like(f"%{escaped}%", escape="\\")
+    if len(word) == 2 and bigrams(word) == word:
+        if dialect == "sqlite":
+            return _fts("jobs_bigram_fts", word)
+        # Spelled exactly as the index expression (migration 0002), so the index serves it.
+        pieces = func.string_to_array(Job.search_bigrams, literal_column("' '"), type_=ARRAY(Text))
+        return pieces.contains(array([cast(word, Text)]))
+    if len(word) >= 3:
+        return _fts("jobs_fts", word) if dialect == "sqlite" else substring
+    return substring
 
 
 def where(conditions: Conditions, dialect: str) -> list:

@@ -48,6 +48,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=4), nullable=False),
     sa.Column('status_changed_at', bot.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('search_text', sa.Text(), nullable=False),
+    sa.Column('search_bigrams', sa.Text(), nullable=False),
     sa.Column('created_at', bot.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', bot.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs')),
@@ -59,6 +60,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_jobs_occupation_major'), ['occupation_major'], unique=False)
         batch_op.create_index('ix_jobs_open_received', ['status', 'received_on'], unique=False)
         batch_op.create_index('ix_jobs_open_wage', ['status', 'wage_monthly_max'], unique=False)
+        batch_op.create_index('ix_jobs_filters', ['status', 'category', 'employment_type', 'municipality_code', 'occupation_major', 'wage_monthly_max', 'weekends_off', 'online_application'], unique=False)
 
     op.create_table('conversations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -203,6 +205,7 @@ def downgrade() -> None:
     op.drop_table('favorites')
     op.drop_table('conversations')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_jobs_filters')
         batch_op.drop_index('ix_jobs_open_wage')
         batch_op.drop_index('ix_jobs_open_received')
         batch_op.drop_index(batch_op.f('ix_jobs_occupation_major'))
@@ -213,24 +216,33 @@ def downgrade() -> None:
     # ### end Alembic commands ###
 
 
-# Free-word search needs an n-gram index, which each database spells its own way.
-SQLITE_FTS = [
-    "CREATE VIRTUAL TABLE jobs_fts USING fts5(search_text, content='jobs', content_rowid='id', "
-    "tokenize='trigram')",
-    "CREATE TRIGGER jobs_fts_insert AFTER INSERT ON jobs BEGIN "
-    "INSERT INTO jobs_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
-    "CREATE TRIGGER jobs_fts_delete AFTER DELETE ON jobs BEGIN "
-    "INSERT INTO jobs_fts(jobs_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text); END",
-    "CREATE TRIGGER jobs_fts_update AFTER UPDATE OF search_text ON jobs BEGIN "
-    "INSERT INTO jobs_fts(jobs_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text); "
-    "INSERT INTO jobs_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
-]
+# Free-word search needs n-gram indexes, which each database spells its own way: trigrams of the
+# folded text for words of three characters or more, and an index of its two-character pieces
+# (jobs.search_bigrams) for two-character words.
+def _sqlite_fts(table: str, column: str, tokenize: str) -> list[str]:
+    return [
+        f"CREATE VIRTUAL TABLE {table} USING fts5({column}, content='jobs', content_rowid='id', "
+        f"tokenize='{tokenize}')",
+        f"CREATE TRIGGER {table}_insert AFTER INSERT ON jobs BEGIN "
+        f"INSERT INTO {table}(rowid, {column}) VALUES (new.id, new.{column}); END",
+        f"CREATE TRIGGER {table}_delete AFTER DELETE ON jobs BEGIN "
+        f"INSERT INTO {table}({table}, rowid, {column}) VALUES ('delete', old.id, old.{column}); END",
+        f"CREATE TRIGGER {table}_update AFTER UPDATE OF {column} ON jobs BEGIN "
+        f"INSERT INTO {table}({table}, rowid, {column}) VALUES ('delete', old.id, old.{column}); "
+        f"INSERT INTO {table}(rowid, {column}) VALUES (new.id, new.{column}); END",
+    ]
+
+
+SQLITE_FTS = _sqlite_fts("jobs_fts", "search_text", "trigram") + \
+    _sqlite_fts("jobs_bigram_fts", "search_bigrams", "unicode61")
 
 
 def _search_index_up() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.execute("CREATE INDEX ix_jobs_search_trgm ON jobs USING gin (search_text gin_trgm_ops)")
+        # An array of the pieces, not a tsvector: it does not depend on the server's locale.
+        op.execute("CREATE INDEX ix_jobs_search_bigrams ON jobs USING gin (string_to_array(search_bigrams, ' '))")
     else:
         for statement in SQLITE_FTS:
             op.execute(statement)
@@ -239,7 +251,9 @@ def _search_index_up() -> None:
 def _search_index_down() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_jobs_search_trgm")
+        op.execute("DROP INDEX IF EXISTS ix_jobs_search_bigrams")
     else:
-        for name in ("jobs_fts_insert", "jobs_fts_delete", "jobs_fts_update"):
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
-        op.execute("DROP TABLE IF EXISTS jobs_fts")
+        for table in ("jobs_fts", "jobs_bigram_fts"):
+            for event in ("insert", "delete", "update"):
+                op.execute(f"DROP TRIGGER IF EXISTS {table}_{event}")
+            op.execute(f"DROP TABLE IF EXISTS {table}")
