@@ -76,9 +76,14 @@ class Database:
             return False
 
     def analyze(self) -> None:
-        """Refreshes the planner's statistics, after a bulk import changed the tables a lot."""
-        with self.engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
+        """Refreshes the planner's statistics after a bulk import changed the tables a lot (and, on
+        PostgreSQL, the visibility map that lets counts read indexes alone)."""
+        if self.is_postgres:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM (ANALYZE)"))
+        else:
+            with self.engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
 
     def migrate(self) -> None:
         migrate(self.url)

@@ -162,20 +162,27 @@ def _fts(table: str, phrase: str):
         bindparam("phrase", quoted, unique=True)).columns(column("rowid")))
 
 
-def _word_clause(word: str, dialect: str):
+def _word_clause(word: str, dialect: str, exclude: bool = False):
     """Three characters or more: the trigram index. Two word characters: the index of two-character
     pieces. Anything else (one character, symbols): a substring scan."""
     escaped = re.sub(r"([\\%_])", r"\\\1", word)
     substring = Job.search_text.like(f"%{escaped}%", escape="\\")
-    if len(word) == 2 and bigrams(word) == word:
-        if dialect == "sqlite":
-            return _fts("jobs_bigram_fts", word)
+    two = len(word) == 2 and bigrams(word) == word
+    if dialect == "sqlite":
+        clause = _fts("jobs_bigram_fts", word) if two else _fts("jobs_fts", word) if len(word) >= 3 else substring
+        return not_(clause) if exclude else clause
+    if two:
         # Spelled exactly as the index expression (migration 0002), so the index serves it.
         pieces = func.string_to_array(Job.search_bigrams, literal_column("' '"), type_=ARRAY(Text))
-        return pieces.contains(array([cast(word, Text)]))
-    if len(word) >= 3:
-        return _fts("jobs_fts", word) if dialect == "sqlite" else substring
-    return substring
+        indexed = pieces.contains(array([cast(word, Text)]))
+    elif len(word) >= 3:
+        indexed = substring  # pg_trgm's GIN index serves LIKE '%word%'
+    else:
+        return ~substring if exclude else substring
+    if not exclude:
+        return indexed
+    # An excluded word as NOT IN (ids the index finds): a plain NOT would be tested row by row.
+    return Job.id.not_in(select(Job.id).where(indexed).correlate(None))
 
 
 def where(conditions: Conditions, dialect: str) -> list:
@@ -205,7 +212,7 @@ def where(conditions: Conditions, dialect: str) -> list:
     for group in words.must:
         clauses.append(or_(*(_word_clause(w, dialect) for w in group)))
     for word in words.exclude:
-        clauses.append(not_(_word_clause(word, dialect)))
+        clauses.append(_word_clause(word, dialect, exclude=True))
     return clauses
 
 
