@@ -11,7 +11,7 @@ TEST_DATABASE_URL ?= $(PG_CI_URL)
 endif
 export TEST_DATABASE_URL
 
-.PHONY: install run test bench dispatcher clean
+.PHONY: install browser run test bench dispatcher clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,7 +28,15 @@ run: install
 	@echo "Demo channel secret (to sign webhooks): $$(cat instance/demo-channel-secret)"
 	$(FLASK) run --port $(PORT) --with-threads
 
-test: install
+# Browser tests drive Debian's chromium; Japanese fonts make screenshots readable.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+		echo "installing chromium and fonts-noto-cjk (apt)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+test: install browser
 	@if [ "$(CI)" = "true" ] && [ -z "$(TEST_DATABASE_URL)" ]; then echo "CI needs PostgreSQL" >&2; exit 1; fi
 	@echo "databases: sqlite$(if $(TEST_DATABASE_URL), + postgresql,)"
 	$(PY) -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)

@@ -47,6 +47,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fl
     app.register_blueprint(web.bp)
     app.register_blueprint(search_form.bp)
     cli.register(app)
+    from console import init_app as init_console
+    init_console(app)  # the staff console at /console/ and `flask staff`
 
     if settings.demo:
         _mount_demo(app, settings)

@@ -101,3 +101,20 @@ def when(event: Event, tz: ZoneInfo) -> str:
         end = event.ends_at.astimezone(tz)
         text += f"〜{end:%H:%M}" if end.date() == start.date() else f"〜{end.month}月{end.day}日 {end:%H:%M}"
     return text
+
+
+def card(event: Event, settings, registered: bool = False) -> dict:
+    """What an event bubble (templates/flex/events.json.j2) shows, for one person or for a broadcast."""
+    left = event.places_left
+    image = f"{settings.public_base_url}/media/events/{event.image_name}" if event.image_name else None
+    return {
+        "id": event.id, "kind": event.kind, "title": event.title, "body": event.body,
+        "when": when(event, settings.tz),
+        "place": event.place or ("オンライン" if event.online_url else "未定"),
+        "places": "定員なし" if left is None else ("満席" if left == 0 else f"定員{event.capacity}名・残り{left}名"),
+        "registered": registered,
+        "can_join": event.apply_method == "line" and not registered and left != 0,
+        "apply_method": event.apply_method, "apply_url": event.apply_url,
+        # LINE shows images from https addresses only (a demo on http simply goes without).
+        "image_url": image if image and image.startswith("https://") else None,
+    }

@@ -1,7 +1,7 @@
 """Health checks and the bot's own small pages (privacy notice)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, send_from_directory
 
 from bot import links
 
@@ -25,9 +25,7 @@ def privacy():
     return render_template("web/privacy.html", links=links)
 
 
-@bp.get("/media/events/<name>")
-def event_image(name: str):
-    """Event images uploaded by staff (checked and resized with Pillow when uploaded)."""
-    from flask import send_from_directory
-
-    return send_from_directory(current_app.instance_path + "/media/events", name, max_age=3600)
+@bp.get("/media/<any(events, broadcasts):kind>/<name>")
+def media(kind: str, name: str):
+    """Images uploaded by staff (checked and re-encoded with Pillow when uploaded), which LINE fetches."""
+    return send_from_directory(f"{current_app.instance_path}/media/{kind}", name, max_age=3600)

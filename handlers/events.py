@@ -16,19 +16,7 @@ def _qr(label: str, action: str, **params) -> dict:
 
 def card(ctx: Context, event) -> dict:
     registered = office_events.is_registered(ctx.session, event.id, ctx.user.id)
-    left = event.places_left
-    image = f"{ctx.settings.public_base_url}/media/events/{event.image_name}" if event.image_name else None
-    return {
-        "id": event.id, "kind": event.kind, "title": event.title, "body": event.body,
-        "when": office_events.when(event, ctx.settings.tz),
-        "place": event.place or ("オンライン" if event.online_url else "未定"),
-        "places": "定員なし" if left is None else ("満席" if left == 0 else f"定員{event.capacity}名・残り{left}名"),
-        "registered": registered,
-        "can_join": event.apply_method == "line" and not registered and left != 0,
-        "apply_method": event.apply_method, "apply_url": event.apply_url,
-        # LINE shows images from https addresses only (a demo on http simply goes without).
-        "image_url": image if image and image.startswith("https://") else None,
-    }
+    return office_events.card(event, ctx.settings, registered)
 
 
 def listing(ctx: Context, kinds: tuple[str, ...] = ()):

@@ -1,14 +1,17 @@
 """All tables; importing this package registers them on Base.metadata (Alembic reads it)."""
 from .base import Base, UTCDateTime, utcnow
+from .broadcast import Broadcast
 from .conversation import Conversation
 from .event import Event, EventRegistration
 from .favorite import Favorite
 from .job import Job, RecentSearch, SavedSearch
 from .outbox import OutboxMessage
+from .staff import AuditLog, Staff
 from .preferences import Preferences
 from .user import User
 from .webhook import ChatNotice, ProcessedEvent
 
 __all__ = ["Base", "UTCDateTime", "utcnow", "User", "ProcessedEvent", "ChatNotice", "OutboxMessage",
            "Job", "SavedSearch", "RecentSearch", "Conversation", "Favorite",
-           "Preferences", "Event", "EventRegistration"]
+           "Preferences", "Staff", "AuditLog", "Event", "EventRegistration",
+           "Broadcast"]
