@@ -15,6 +15,7 @@ ADMIN_PREFIX = "/console/admin/"
 # A value for each URL argument a console route may take; add one when a new page needs it.
 SAMPLE_ARGS = {
     "staff_id": lambda ctx: ctx["target"].id,
+    "broadcast_id": lambda ctx: ctx["broadcast"],
     "filename": lambda ctx: "console.css",
 }
 
@@ -44,7 +45,14 @@ def visit(client, method: str, path: str, token: str):
 
 @pytest.fixture
 def ctx(db):
-    return {"target": make_staff(db, "taisho", name="対象 一郎")}
+    from bot.models import Broadcast
+
+    with db.session() as s:
+        broadcast = Broadcast(title="確認用", topic="events", text="お知らせ", audience={})
+        s.add(broadcast)
+        s.flush()
+        broadcast_id = broadcast.id
+    return {"target": make_staff(db, "taisho", name="対象 一郎"), "broadcast": broadcast_id}
 
 
 def test_signed_out_every_page_asks_to_sign_in(app, client, ctx):
