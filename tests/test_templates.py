@@ -45,6 +45,12 @@ SAMPLES = {
          "place": "ハローワーク大村", "places": "定員20名・残り3名", "registered": i == 1, "can_join": i == 0,
          "apply_method": "link" if i == 2 else "line", "apply_url": "https://example.test/apply",
          "image_url": "https://hw-omura.test/media/events/a.jpg" if i == 0 else None} for i in range(10)]),
+    "applications.json.j2": dict(heading="応募中の求人", total=12, finished=False, page=1, has_next=True,
+                                 other={"type": "postback", "label": "選考が終わった求人",
+                                        "data": "v=1&a=app.list&s=done", "displayText": "選考が終わった求人"},
+                                 items=[{"id": i + 1, "card": OPEN_CARDS[i] if i else CLOSED, "route": "窓口紹介",
+                                         "status": "応募中", "applied": "2026年11月25日", "can_withdraw": i % 2 == 0}
+                                        for i in range(10)]),
     "favorites.json.j2": dict(cards=OPEN_CARDS[:9] + [CLOSED], total=300, first=1, last=10, page=1,
                               has_next=True, limit=300),
 }

@@ -1,4 +1,5 @@
 """All tables; importing this package registers them on Base.metadata (Alembic reads it)."""
+from .application import Application
 from .base import Base, UTCDateTime, utcnow
 from .broadcast import Broadcast
 from .conversation import Conversation
@@ -14,4 +15,4 @@ from .webhook import ChatNotice, ProcessedEvent
 __all__ = ["Base", "UTCDateTime", "utcnow", "User", "ProcessedEvent", "ChatNotice", "OutboxMessage",
            "Job", "SavedSearch", "RecentSearch", "Conversation", "Favorite",
            "Preferences", "Staff", "AuditLog", "Event", "EventRegistration",
-           "Broadcast"]
+           "Broadcast", "Application"]
