@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from bot.router import Router
 
-from . import applications, events, fallback, favorites, follow, help, jobs, login, search, settings
+from . import applications, consultation, events, fallback, favorites, follow, help, jobs, login, search, settings
 
-MODULES = [follow, login, help, search, jobs, favorites, applications, events, settings, fallback]
+MODULES = [follow, login, help, search, jobs, favorites, applications, events, consultation, settings, fallback]
 
 
 def build_router() -> Router:

@@ -49,3 +49,11 @@ def test_privacy_page(client):
     response = client.get("/privacy")
     assert response.status_code == 200
     assert "個人情報の取り扱い" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("word", ["相談したい", "予約", "Zoomで相談"])
+def test_consultation_keywords_give_the_office_schedule(line, word):
+    user = line.new_user()
+    line.say(user, word)
+    text = json.dumps(line.received(user), ensure_ascii=False)
+    assert "水・木・金曜日" in text and "10時・11時・15時" in text and "2開庁日前" in text and "0957-40-0032" in text

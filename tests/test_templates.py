@@ -30,6 +30,7 @@ SAMPLES = {
                              office="ハローワーク大村", quick_replies=quick_replies()),
     "login.json.j2": dict(links=links),
     "help.json.j2": dict(links=links, quick_replies=quick_replies()),
+    "consultation.json.j2": dict(links=links),
     "search_menu.json.j2": dict(form_url="https://hw-omura.test/search/form?t=" + "x" * 200),
     "job_results.json.j2": RESULTS,
     "job_detail.json.j2": dict(card=OPEN_CARDS[0], similar=[], can_save=True),
