@@ -32,10 +32,11 @@ def register(app: Flask) -> None:
         click.echo("database is up to date")
 
     from bot import scheduler
+    from bot.jobs import cli as jobs_cli
     from bot.line import dispatcher
+    from richmenus import cli as richmenu_cli
 
     dispatcher.register_cli(app)
     scheduler.register_cli(app)
-    from bot.jobs import cli as jobs_cli
-
     jobs_cli.register(app)
+    richmenu_cli.register(app)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from bot.router import Router
 
-from . import applications, consultation, events, fallback, favorites, follow, help, jobs, login, search, settings
+from . import applications, consultation, events, fallback, favorites, follow, help, jobs, login, menu, search, settings
 
-MODULES = [follow, login, help, search, jobs, favorites, applications, events, consultation, settings, fallback]
+MODULES = [follow, login, help, search, jobs, favorites, applications, events, consultation, settings, menu,
+           fallback]
 
 
 def build_router() -> Router:

@@ -13,3 +13,12 @@ MAIN_MENU = [
 
 def quick_replies() -> list[dict]:
     return [{"type": "message", "label": label, "text": text} for label, text in MAIN_MENU]
+
+
+def tab_switched(ctx):
+    """A rich-menu tab switch: LINE changes the menu itself and also posts the tap; nothing to say."""
+    return None
+
+
+def register(router) -> None:
+    router.action("menu.tab")(tab_switched)
