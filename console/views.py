@@ -17,6 +17,11 @@ AUDIT_LABELS = {
     "login": "ログイン", "logout": "ログアウト", "login.failed": "ログイン失敗", "staff.locked": "ロック",
     "staff.create": "アカウント作成", "staff.deactivate": "アカウント無効化", "staff.activate": "アカウント再有効化",
     "staff.password_reset": "パスワード再設定", "staff.unlock": "ロック解除",
+    "event.create": "イベント登録", "event.update": "イベント編集", "event.cancel": "イベント中止",
+    "event.export": "申込者CSV出力",
+    "broadcast.create": "配信の作成", "broadcast.send": "配信の送信", "broadcast.schedule": "配信の予約",
+    "broadcast.cancel": "配信の取り消し",
+    "application.record": "窓口紹介の記録", "application.status": "応募状況の変更",
 }
 
 

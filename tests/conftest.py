@@ -97,9 +97,11 @@ def settings(database_url, emulator_server) -> Settings:
 
 
 @pytest.fixture
-def app(settings, emulator):
+def app(settings, emulator, tmp_path):
     application = create_app(settings)
     application.config["TESTING"] = True
+    # Uploaded images go to a folder of this test, not the developer's instance/.
+    application.instance_path = str(tmp_path / "instance")
     yield application
     services = application.extensions["bot"]
     services.line.close()

@@ -16,6 +16,8 @@ ADMIN_PREFIX = "/console/admin/"
 SAMPLE_ARGS = {
     "staff_id": lambda ctx: ctx["target"].id,
     "broadcast_id": lambda ctx: ctx["broadcast"],
+    "event_id": lambda ctx: ctx["event"],
+    "application_id": lambda ctx: 999999,  # a missing one: the route must still answer as the role allows
     "filename": lambda ctx: "console.css",
 }
 
@@ -45,14 +47,18 @@ def visit(client, method: str, path: str, token: str):
 
 @pytest.fixture
 def ctx(db):
-    from bot.models import Broadcast
+    import datetime as dt
+
+    from bot.models import Broadcast, Event
 
     with db.session() as s:
         broadcast = Broadcast(title="確認用", topic="events", text="お知らせ", audience={})
-        s.add(broadcast)
+        event = Event(kind="セミナー", title="確認用のセミナー", apply_method="line",
+                      starts_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=7))
+        s.add_all([broadcast, event])
         s.flush()
-        broadcast_id = broadcast.id
-    return {"target": make_staff(db, "taisho", name="対象 一郎"), "broadcast": broadcast_id}
+        ids = {"broadcast": broadcast.id, "event": event.id}
+    return {"target": make_staff(db, "taisho", name="対象 一郎"), **ids}
 
 
 def test_signed_out_every_page_asks_to_sign_in(app, client, ctx):
