@@ -46,14 +46,14 @@ def register_panel(key: str, title: str, template: str, load: Callable[[Session]
     PANELS[key] = Panel(key, title, template, load)
 
 
-# Places kept for features still to come; they fill them by registering a panel with the same key.
-register_panel("upcoming_events", "今後のイベント", "console/panels/placeholder.html")
-register_panel("scheduled_broadcasts", "配信予定の一斉配信", "console/panels/placeholder.html")
+# The order panels appear in; the features register them (console/events.py, console/broadcasts.py).
+PANEL_ORDER = ("upcoming_events", "scheduled_broadcasts")
 
 
 def _panels(session: Session) -> list[dict]:
     shown = []
-    for panel in PANELS.values():
+    ordered = sorted(PANELS.values(), key=lambda p: PANEL_ORDER.index(p.key) if p.key in PANEL_ORDER else 99)
+    for panel in ordered:
         try:
             context = panel.load(session) if panel.load else {}
         except Exception:  # noqa: BLE001 - one broken panel must not take the dashboard down

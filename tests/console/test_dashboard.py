@@ -140,11 +140,11 @@ def test_panels_kept_for_later_features(staff_client):
 
 def test_a_registered_panel_fills_its_place_and_a_broken_one_does_not_break_the_page(staff_client, monkeypatch):
     monkeypatch.setattr(dashboard, "PANELS", dict(dashboard.PANELS))
-    dashboard.register_panel("upcoming_events", "今後のイベント", "console/panels/placeholder.html",
-                             load=lambda session: {"count": 2})
-    dashboard.register_panel("broken", "壊れた欄", "console/panels/placeholder.html",
+    dashboard.register_panel("upcoming_events", "今後のイベント", "console/broadcasts/panel.html",
+                             load=lambda session: {"items": []})
+    dashboard.register_panel("broken", "壊れた欄", "console/broadcasts/panel.html",
                              load=lambda session: 1 / 0)
     html = text(staff_client.get("/console/"))
     events = html[html.index('id="panel-upcoming_events"'):html.index('id="panel-scheduled_broadcasts"')]
-    assert "準備中" in events  # replaced in place: still first
+    assert "予約中の配信はありません" in events  # replaced in place: still first
     assert 'id="panel-broken"' in html and "この欄の内容を読み込めませんでした。" in html
