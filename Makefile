@@ -21,12 +21,18 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+DEMO_ADMIN := demo.admin
+DEMO_PASSWORD := omura-demo-2026
+
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) jobs generate --count 3000 --seed 1 --if-empty
-	@echo "Demo bot: http://127.0.0.1:$(PORT)/  webhook: POST http://127.0.0.1:$(PORT)/callback"
-	@echo "Demo channel secret (to sign webhooks): $$(cat instance/demo-channel-secret)"
-	$(FLASK) run --port $(PORT) --with-threads
+	@$(FLASK) staff list | grep -q "^$(DEMO_ADMIN)\b" || \
+		echo "$(DEMO_PASSWORD)" | $(FLASK) staff create $(DEMO_ADMIN) --name デモ管理者 --role admin --password-stdin
+	@echo "Demo bot:     http://127.0.0.1:$(PORT)/  (webhook: POST /callback)"
+	@echo "Console:      http://127.0.0.1:$(PORT)/console/  sign in as $(DEMO_ADMIN) / $(DEMO_PASSWORD)"
+	@echo "Play LINE:    .venv/bin/python -m simulator.send --url http://127.0.0.1:$(PORT) follow   (then: text 求人 ...)"
+	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(FLASK) run --port $(PORT) --with-threads
 
 # Browser tests drive Debian's chromium; Japanese fonts make screenshots readable.
 browser:

@@ -74,6 +74,15 @@ def token(max_len: int = 64, pattern: str = r"[A-Za-z0-9_.:-]+") -> Callable[[st
 
 
 # Not part of a longer number: 13+ digit strings (card numbers, ids) are not job numbers.
+def words(max_len: int) -> Callable[[str], str]:
+    """Free text carried in a postback (search words): printable, 1 to max_len characters."""
+    def check(raw: str) -> str:
+        if not 0 < len(raw) <= max_len or not raw.isprintable():
+            raise ValueError("not acceptable text")
+        return raw
+    return check
+
+
 JOB_NUMBER = re.compile(r"(?<!\d)(\d{5})-?(\d{8})(?!\d)")
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot import messages
-from bot.router import Context, Router
+from bot.router import Context, Router, encode_postback
 
 from .menu import quick_replies
 
@@ -16,7 +16,14 @@ STALE_POSTBACK = ("このボタンは有効期限が切れたか、内容が変�
 
 
 def not_understood(ctx: Context):
-    return [messages.text(NOT_UNDERSTOOD, quick_replies())]
+    items = quick_replies()
+    words = " ".join(ctx.text.split())
+    if 0 < len(words) <= 20 and words.isprintable():
+        # A short message is often what the person is looking for: offer it as search words.
+        label = f"「{words[:12]}」で求人検索" if len(words) <= 6 else "この言葉で求人を検索"
+        items.insert(0, {"type": "postback", "label": label[:20], "data": encode_postback("search.words", q=words),
+                         "displayText": f"「{words}」で求人を検索"})
+    return [messages.text(NOT_UNDERSTOOD, items)]
 
 
 def not_text(ctx: Context):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from bot import conversation, messages, signed_links
 from bot.jobs import reference, results as job_results, saved
 from bot.jobs import search as job_search
-from bot.router import Context, Router, choice, integer
+from bot.router import Context, Router, choice, integer, words
 
 FLOW = "search"
 RENAME_FLOW = "search.rename"
@@ -85,6 +85,15 @@ def wizard_words(ctx: Context):
 
 def results(ctx: Context, conditions: job_search.Conditions, page: int = 1, recent=None) -> list:
     return job_results.messages_for(ctx.session, ctx.user.id, conditions, page, recent)
+
+
+def by_words(ctx: Context):
+    """Free words offered back by the fallback (「介護」で求人を探す)."""
+    try:
+        conditions = job_search.Conditions(keywords=ctx.params["q"])
+    except job_search.ConditionError as exc:
+        return [messages.text(exc.message)]
+    return results(ctx, conditions)
 
 
 def _recent_conditions(ctx: Context):
@@ -198,6 +207,7 @@ def register(router: Router) -> None:
                                                           *reference.OCCUPATION_MAJORS,
                                                           *reference.EMPLOYMENT_TYPES))(wizard_choice)
     router.step(FLOW, "words")(wizard_words)
+    router.action("search.words", q=words(40))(by_words)
     router.action("search.page", r=integer(1), p=integer(2, job_search.MAX_PAGE))(next_page)
     router.action("search.save", r=integer(1))(save_recent)
     router.action("search.replace", s=integer(1), r=integer(1))(replace_saved)

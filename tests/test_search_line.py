@@ -197,3 +197,15 @@ def test_someone_elses_saved_search_is_not_found(line, db):
     assert "もう一度" in last(line, other)["text"]
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(SavedSearch)) == 1
+
+
+def test_unknown_short_text_is_offered_as_search_words(line, db):
+    add_jobs(db, job(occupation="介護職員", occupation_major="E"), job(occupation="一般事務", occupation_major="C"))
+    user = line.new_user()
+    line.say(user, "介護")
+    reply = last(line, user)
+    assert "読み取れませんでした" in reply["text"]
+    line.tap(user, postbacks(reply)["「介護」で求人検索"])
+    assert bubble_titles(last(line, user)) == ["介護職員"]
+    line.tap(user, "v=1&a=search.words&q=" + "あ" * 41)
+    assert "もう一度お選びください" in last(line, user)["text"]
