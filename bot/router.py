@@ -73,7 +73,6 @@ def token(max_len: int = 64, pattern: str = r"[A-Za-z0-9_.:-]+") -> Callable[[st
     return check
 
 
-# Not part of a longer number: 13+ digit strings (card numbers, ids) are not job numbers.
 def words(max_len: int) -> Callable[[str], str]:
     """Free text carried in a postback (search words): printable, 1 to max_len characters."""
     def check(raw: str) -> str:
@@ -83,6 +82,7 @@ def words(max_len: int) -> Callable[[str], str]:
     return check
 
 
+# Not part of a longer number: 13+ digit strings (card numbers, ids) are not job numbers.
 JOB_NUMBER = re.compile(r"(?<!\d)(\d{5})-?(\d{8})(?!\d)")
 
 
