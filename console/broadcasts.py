@@ -17,6 +17,7 @@ from console.auth import audit, login_required
 from console.broadcast_forms import MAX_IMAGE_BYTES, BroadcastForm, ScheduleForm
 from console.dashboard import register_panel
 from console.forms import ActionForm
+from simulator.flex import render_message
 
 STATUS_LABELS = {DRAFT: "下書き", SCHEDULED: "予約済み", QUEUED: "送信済み", CANCELLED: "取り消し", REFUSED: "送信できず"}
 PAGE = 30
@@ -112,7 +113,8 @@ def broadcast_detail(broadcast_id: int, schedule_form: ScheduleForm | None = Non
             preview, error = [], error or exc.message
         people = broadcasts.audience(session, broadcast) if broadcast.status in (DRAFT, SCHEDULED) else None
         context = dict(
-            b=broadcast, preview=preview, people=people, labels=STATUS_LABELS, topics=TOPIC_LABELS,
+            b=broadcast, preview=[render_message(m, rewrite_url=_local_url(services.settings)) for m in preview],
+            people=people, labels=STATUS_LABELS, topics=TOPIC_LABELS,
             audience=audience_text(broadcast.audience, session),
             figures=broadcasts.figures(session, broadcast) if broadcast.status == QUEUED else None,
             image_url=url_for("web.media", kind="broadcasts", name=broadcast.image_name)
@@ -120,6 +122,12 @@ def broadcast_detail(broadcast_id: int, schedule_form: ScheduleForm | None = Non
             schedule_form=schedule_form or ScheduleForm(), error=error,
             demo_image_note=bool(broadcast.image_name) and not services.settings.public_base_url.startswith("https"))
     return render_template("console/broadcasts/detail.html", **context)
+
+
+def _local_url(settings):
+    """Images in the preview come from this site (the CSP allows no other), not from the public address."""
+    base = settings.public_base_url.rstrip("/")
+    return lambda url: url[len(base):] if base and url.startswith(base + "/") else url
 
 
 @bp.post("/broadcasts/<int:broadcast_id>/send")
