@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from bot.router import Router
 
-from . import applications, consultation, events, fallback, favorites, follow, help, jobs, login, menu, search, settings
+from . import applications, consultation, events, fallback, favorites, follow, help, jobs, login, menu, \
+    recommendations, search, settings
 
-MODULES = [follow, login, help, search, jobs, favorites, applications, events, consultation, settings, menu,
-           fallback]
+MODULES = [follow, login, help, recommendations, search, jobs, favorites, applications, events, consultation,
+           settings, menu, fallback]
 
 
 def build_router() -> Router:

@@ -54,6 +54,7 @@ SAMPLES = {
                                         for i in range(10)]),
     "favorites.json.j2": dict(cards=OPEN_CARDS[:9] + [CLOSED], total=300, first=1, last=10, page=1,
                               has_next=True, limit=300),
+    "recommendations.json.j2": dict(cards=OPEN_CARDS, basis="大村市・介護・正社員" * 30),
 }
 VARIANTS = [
     ("job_detail.json.j2", dict(card=CLOSED, similar=OPEN_CARDS[:3], can_save=True)),

@@ -9,10 +9,11 @@ from .job import Job, RecentSearch, SavedSearch
 from .outbox import OutboxMessage
 from .staff import AuditLog, Staff
 from .preferences import Preferences
+from .recommendation import RecommendationMark, RecommendedJob
 from .user import User
 from .webhook import ChatNotice, ProcessedEvent
 
 __all__ = ["Base", "UTCDateTime", "utcnow", "User", "ProcessedEvent", "ChatNotice", "OutboxMessage",
            "Job", "SavedSearch", "RecentSearch", "Conversation", "Favorite",
            "Preferences", "Staff", "AuditLog", "Event", "EventRegistration",
-           "Broadcast", "Application"]
+           "Broadcast", "Application", "RecommendedJob", "RecommendationMark"]

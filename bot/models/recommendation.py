@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, UTCDateTime, utcnow
+
+
+class RecommendedJob(Base):
+    """A job once sent to a person as おすすめ求人; the unique pair means it is never sent to them again."""
+
+    __tablename__ = "recommended_jobs"
+    __table_args__ = (UniqueConstraint("user_id", "job_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    run_key: Mapped[str] = mapped_column(String(20))
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RecommendationMark(Base):
+    """Per person: when their last recommendation run started, and which run that was (restart safety)."""
+
+    __tablename__ = "recommendation_marks"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    last_run_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    run_key: Mapped[str] = mapped_column(String(20))

@@ -1,0 +1,242 @@
+"""おすすめ求人: weekly, matched set-wise, never twice, within quiet hours and the quota, restart-safe."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import func, select, update
+
+from bot import recommendations, scheduler
+from bot.models import OutboxMessage, Preferences, RecommendedJob, SavedSearch, User
+from tests.factories import add_jobs, job
+from tests.test_broadcasts import people
+from tests.test_dispatcher import dispatch
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+MONDAY = dt.datetime(2026, 11, 30, 9, 0, tzinfo=TOKYO)
+NEXT_MONDAY = MONDAY + dt.timedelta(days=7)
+FRESH = dt.date(2026, 11, 27)  # within the first run's week
+OMURA, HASAMI = "42205", "42323"
+
+
+def jobs_at(db, when, *rows):
+    with time_machine.travel(when, tick=False):
+        return add_jobs(db, *rows)
+
+
+def run(app, when=MONDAY):
+    with time_machine.travel(when, tick=False):
+        return recommendations.run(app.extensions["bot"])
+
+
+def user_id(db, line_user_id):
+    with db.session() as s:
+        return s.scalar(select(User.id).where(User.line_user_id == line_user_id))
+
+
+def save(db, line_user_id, *conditions):
+    uid = user_id(db, line_user_id)
+    with db.session() as s:
+        s.add_all(SavedSearch(user_id=uid, slot=i + 1, name=f"条件{i + 1}", conditions=c)
+                  for i, c in enumerate(conditions))
+
+
+def sent(db, line_user_id) -> list[str]:
+    """Job numbers recommended to someone, in carousel order, over all their pushes."""
+    with db.session() as s:
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "push").order_by(OutboxMessage.id)).all()
+        numbers = []
+        for row in rows:
+            if row.recipients != [line_user_id]:
+                continue
+            assert row.topic == "recommendations" and row.source.startswith("recommend:")
+            [message] = row.payload["messages"]
+            bubbles = message["contents"]["contents"]
+            numbers += [b["body"]["contents"][-1]["contents"][1]["text"] for b in bubbles[:-1]]
+        return numbers
+
+
+def test_saved_conditions_or_preferences_choose_the_jobs(app, db, emulator):
+    care_omura = job(municipality_code=OMURA, occupation_major="E", received_on=FRESH)
+    factory_omura = job(municipality_code=OMURA, occupation_major="H", received_on=FRESH - dt.timedelta(days=1))
+    care_hasami = job(municipality_code=HASAMI, occupation_major="E", received_on=FRESH, wage_min=250000,
+                      wage_max=300000)
+    closed = job(municipality_code=OMURA, occupation_major="E", received_on=FRESH, status="無効")
+    jobs_at(db, MONDAY - dt.timedelta(days=1), care_omura, factory_omura, care_hasami, closed)
+    [searcher] = people(emulator, db, 1, municipality_code=HASAMI, interests=["K"])
+    [by_prefs] = people(emulator, db, 1, municipality_code=OMURA, interests=["H"])
+    [nothing_told] = people(emulator, db, 1)
+    # care_omura matches both saved conditions and still comes once.
+    save(db, searcher, {"occupation_major": "E"}, {"municipalities": [OMURA]})
+    report = run(app)
+    assert report.sent == 2 and report.nothing_new == 1
+    # Newest received first, then the higher wage.
+    assert sent(db, searcher) == [care_hasami["job_number"], care_omura["job_number"],
+                                  factory_omura["job_number"]]
+    assert sent(db, by_prefs) == [factory_omura["job_number"]]
+    assert sent(db, nothing_told) == []
+
+
+def test_never_twice_and_only_new_or_changed_since_the_last_run(app, db, emulator):
+    first = job(municipality_code=OMURA, received_on=FRESH)
+    old = job(municipality_code=OMURA, received_on=dt.date(2026, 11, 1))  # before the first week
+    jobs_at(db, MONDAY - dt.timedelta(days=1), first, old)
+    [friend] = people(emulator, db, 1, municipality_code=OMURA)
+    run(app)
+    assert sent(db, friend) == [first["job_number"]]
+    assert run(app, MONDAY + dt.timedelta(hours=2)).sent == 0  # same run again: nothing doubled
+    new = job(municipality_code=OMURA, received_on=dt.date(2026, 12, 3))
+    # `first` and `old` are updated this week; only `old` was never recommended.
+    jobs_at(db, NEXT_MONDAY - dt.timedelta(days=2), new, {**first, "wage_max": 230000},
+            {**old, "days_off": "日曜"})
+    run(app, NEXT_MONDAY)
+    assert sent(db, friend) == [first["job_number"], new["job_number"], old["job_number"]]
+    assert run(app, NEXT_MONDAY + dt.timedelta(days=7)).sent == 0  # nothing new: nothing sent
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+
+
+def test_opted_out_blocked_and_stopped_friends_are_skipped(app, db, emulator):
+    jobs_at(db, MONDAY - dt.timedelta(days=1), job(municipality_code=OMURA, received_on=FRESH))
+    [wants] = people(emulator, db, 1, municipality_code=OMURA)
+    [opted_out] = people(emulator, db, 1, municipality_code=OMURA, recommendations=False)
+    [stopped] = people(emulator, db, 1, municipality_code=OMURA, stopped=True)
+    [blocked] = people(emulator, db, 1, municipality_code=OMURA)
+    with db.session() as s:
+        s.execute(update(User).where(User.line_user_id == blocked).values(status="blocked"))
+    assert run(app).sent == 1
+    assert len(sent(db, wants)) == 1
+    assert sent(db, opted_out) == sent(db, stopped) == sent(db, blocked) == []
+
+
+def test_nothing_at_night(app, db, emulator, caplog):
+    jobs_at(db, MONDAY - dt.timedelta(days=1), job(municipality_code=OMURA, received_on=FRESH))
+    [friend] = people(emulator, db, 1, municipality_code=OMURA)
+    caplog.set_level(logging.INFO, logger="bot.recommendations")
+    for night in (MONDAY.replace(hour=21), MONDAY.replace(hour=7, minute=59)):
+        assert run(app, night).quiet
+    assert "quiet hours" in caplog.text
+    assert sent(db, friend) == []
+    assert run(app, MONDAY.replace(hour=8)).sent == 1
+
+
+def test_nothing_new_sends_nothing(app, db, emulator):
+    people(emulator, db, 2, municipality_code=OMURA)
+    report = run(app)
+    assert report.sent == 0 and report.nothing_new == 2
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_at_most_ten_newest_first(app, db, emulator):
+    rows = [job(municipality_code=OMURA, received_on=FRESH - dt.timedelta(days=i % 5)) for i in range(13)]
+    jobs_at(db, MONDAY - dt.timedelta(days=1), *rows)
+    [friend] = people(emulator, db, 1, municipality_code=OMURA)
+    run(app)
+    numbers = sent(db, friend)
+    by_number = {r["job_number"]: r for r in rows}
+    assert len(numbers) == 10
+    days = [by_number[n]["received_on"] for n in numbers]
+    assert days == sorted(days, reverse=True)
+    run(app, NEXT_MONDAY)  # the three left over are not "new" any more
+    assert len(sent(db, friend)) == 10
+
+
+def test_an_interrupted_run_finishes_without_doubles(app, db, emulator, monkeypatch):
+    jobs_at(db, MONDAY - dt.timedelta(days=1), job(municipality_code=OMURA, received_on=FRESH),
+            job(municipality_code=OMURA, received_on=FRESH))
+    friends = people(emulator, db, 6, municipality_code=OMURA)
+    real_push, calls = recommendations.outbox.push, []
+
+    def crashing_push(*args, **kw):
+        calls.append(1)
+        if len(calls) == 4:
+            raise RuntimeError("process killed")
+        return real_push(*args, **kw)
+
+    monkeypatch.setattr(recommendations.outbox, "push", crashing_push)
+    with pytest.raises(RuntimeError):
+        run(app)
+    assert sum(1 for f in friends if sent(db, f)) == 3
+    monkeypatch.setattr(recommendations.outbox, "push", real_push)
+    assert run(app, MONDAY + dt.timedelta(minutes=5)).sent == 3
+    assert all(len(sent(db, f)) == 2 for f in friends)
+    with time_machine.travel(MONDAY + dt.timedelta(minutes=6), tick=False):
+        dispatch(app)
+    assert all(len(emulator.messages_for(f)) == 1 for f in friends)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(RecommendedJob)) == 12
+
+
+def test_the_carousel_buttons_work(app, db, emulator, line):
+    rows = jobs_at(db, MONDAY - dt.timedelta(days=1), job(municipality_code=OMURA, received_on=FRESH))
+    friend = line.new_user()
+    line.follow(friend)
+    with db.session() as s:
+        s.merge(Preferences(user_id=s.scalar(select(User.id).where(User.line_user_id == friend)),
+                            events=True, training=True, recommendations=True, notices=True, stopped=False,
+                            municipality_code=OMURA, interests=[]))
+    before = len(line.received(friend))
+    run(app)
+    with time_machine.travel(MONDAY + dt.timedelta(minutes=1), tick=False):
+        dispatch(app)
+    [carousel] = line.received(friend)[before:]
+    assert carousel["type"] == "flex" and "おすすめ求人" in carousel["altText"]
+    buttons = {}
+    for bubble in carousel["contents"]["contents"]:
+        for b in bubble["footer"]["contents"]:
+            buttons[b["action"]["label"]] = b["action"]["data"]
+    assert line.tap(friend, buttons["詳しく見る"]).status_code == 200
+    assert rows[0]["job_number"] in str(line.received(friend)[-1])
+    line.tap(friend, buttons["もっと見る"])
+    assert "求人" in str(line.received(friend)[-1])
+    line.say(friend, "おすすめ求人")  # on request: the last recommendation again
+    assert line.received(friend)[-1]["altText"].startswith("前回のおすすめ求人")
+    line.tap(friend, buttons["配信を停止"])
+    assert "おすすめ求人" in str(line.received(friend)[-1])
+    with db.session() as s:
+        assert s.scalar(select(Preferences.recommendations)) is False
+    jobs_at(db, NEXT_MONDAY - dt.timedelta(days=1), job(municipality_code=OMURA, received_on=dt.date(2026, 12, 5)))
+    assert run(app, NEXT_MONDAY).sent == 0
+
+
+def test_the_quota_stops_sending_beyond_the_limit(app, db, emulator, caplog):
+    jobs_at(db, MONDAY - dt.timedelta(days=1), job(municipality_code=OMURA, received_on=FRESH))
+    friends = people(emulator, db, 5, municipality_code=OMURA)
+    emulator.set_quota(2)
+    report = run(app)
+    assert (report.sent, report.skipped_quota) == (2, 3)
+    assert "quota ran out" in caplog.text
+    with time_machine.travel(MONDAY + dt.timedelta(minutes=1), tick=False):
+        dispatch(app)
+    assert sum(len(emulator.messages_for(f)) for f in friends) == 2
+    # Those left out were not marked done: next month's quota lets them have the listing.
+    emulator.set_quota(None)
+    assert run(app, MONDAY + dt.timedelta(days=3)).sent == 3
+
+
+def test_unknown_quota_sends_nothing_and_the_next_run_catches_up(app, db, emulator):
+    jobs_at(db, MONDAY - dt.timedelta(days=1), job(municipality_code=OMURA, received_on=FRESH))
+    [friend] = people(emulator, db, 1, municipality_code=OMURA)
+    emulator.inject(endpoint="*", status=500, times=1)
+    assert run(app).sent == 0
+    assert sent(db, friend) == []
+    assert run(app, MONDAY + dt.timedelta(hours=1)).sent == 1
+
+
+def test_asking_before_any_recommendation_explains_them(line):
+    friend = line.new_user()
+    line.follow(friend)
+    line.say(friend, "おすすめ求人")
+    assert "毎週月曜日" in line.received(friend)[-1]["text"]
+    line.say(friend, "おすすめ求人の配信停止")
+    assert line.received(friend)[-1]["type"] == "flex"  # 配信設定
+
+
+def test_declared_weekly_on_monday_morning():
+    scheduler.load_jobs()
+    spec = scheduler.JOBS["cron:weekly-recommendations"]
+    assert spec.cron == {"day_of_week": recommendations.DAY_OF_WEEK, "hour": recommendations.HOUR, "minute": 0}
