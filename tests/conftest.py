@@ -140,6 +140,26 @@ class Line:
         all_headers = {"X-Line-Signature": sig, "Content-Type": "application/json", **(headers or {})}
         return self.client.post("/callback", data=body, headers=all_headers)
 
+    def tap_at_once(self, app, taps: list[tuple[str, str]]) -> list[int]:
+        """(user, postback data) pairs delivered in parallel, each on its own connection, as LINE does
+        when many people tap at the same moment; returns the status codes."""
+        import threading
+
+        bodies = [ev.payload(ev.postback(user, self.token(user), data)) for user, data in taps]
+        statuses = []
+
+        def deliver(body):
+            response = app.test_client().post("/callback", data=body,
+                                              headers={"X-Line-Signature": ev.sign(self.secret, body)})
+            statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=deliver, args=(b,)) for b in bodies]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return statuses
+
     def follow(self, user_id, **kw):
         return self.post(ev.follow(user_id, self.token(user_id), **kw))
 

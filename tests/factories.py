@@ -46,3 +46,24 @@ def add_jobs(db, *rows: dict) -> list[dict]:
     with db.session() as session:
         catalogue.upsert(session, rows)
     return list(rows)
+
+
+def friends(emulator, db, n: int, **prefs) -> list[str]:
+    """`n` friends known to LINE (the emulator) and to the bot, with 配信設定 `prefs` when given."""
+    from sqlalchemy import insert, select
+
+    from bot.models import Preferences, User, utcnow
+    from simulator import webhook_events as ev
+
+    ids = [ev.new_user_id() for _ in range(n)]
+    for uid in ids:
+        emulator.add_user(uid)
+    now = utcnow()
+    with db.session() as s:
+        s.execute(insert(User), [{"line_user_id": uid, "status": "following", "created_at": now} for uid in ids])
+        if prefs:
+            user_ids = s.scalars(select(User.id).where(User.line_user_id.in_(ids))).all()
+            s.execute(insert(Preferences), [{"user_id": i, "events": True, "training": True, "recommendations": True,
+                                             "notices": True, "stopped": False, "interests": [], "updated_at": now,
+                                             **prefs} for i in user_ids])
+    return ids

@@ -6,28 +6,14 @@ import datetime as dt
 
 import pytest
 import time_machine
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from bot import broadcasts
-from bot.models import Broadcast, Event, EventRegistration, OutboxMessage, Preferences, User
-from simulator import webhook_events as ev
+from bot.models import Broadcast, Event, EventRegistration, OutboxMessage, User
+from tests.factories import friends as people
 from tests.test_dispatcher import dispatch
 
 NOW = dt.datetime.now(dt.timezone.utc)
-
-
-def people(emulator, db, n, **prefs):
-    ids = [ev.new_user_id() for _ in range(n)]
-    for uid in ids:
-        emulator.add_user(uid)
-    with db.session() as s:
-        s.execute(insert(User), [{"line_user_id": uid, "status": "following", "created_at": NOW} for uid in ids])
-        if prefs:
-            user_ids = s.scalars(select(User.id).where(User.line_user_id.in_(ids))).all()
-            s.execute(insert(Preferences), [{"user_id": i, "events": True, "training": True, "recommendations": True,
-                                             "notices": True, "stopped": False, "interests": [], "updated_at": NOW,
-                                             **prefs} for i in user_ids])
-    return ids
 
 
 def new_broadcast(db, **fields) -> int:

@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 
 import pytest
 import time_machine
 from sqlalchemy import func, select
 
 from bot.models import Event, EventRegistration
-from simulator import webhook_events as ev
 from tests.test_search_line import last, postbacks
 
 NOW = dt.datetime.now(dt.timezone.utc)
@@ -101,16 +99,7 @@ def test_full_event_refuses_politely(line, db):
 def test_fifty_parallel_registrations_for_ten_places(app, line, db):
     event_id = add_event(db, capacity=10)
     people = [line.new_user() for _ in range(50)]
-    bodies = [ev.payload(ev.postback(p, line.token(p), f"v=1&a=event.join&e={event_id}&c=1")) for p in people]
-
-    def tap(body):
-        app.test_client().post("/callback", data=body, headers={"X-Line-Signature": ev.sign(line.secret, body)})
-
-    threads = [threading.Thread(target=tap, args=(b,)) for b in bodies]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    line.tap_at_once(app, [(p, f"v=1&a=event.join&e={event_id}&c=1") for p in people])
     with db.session() as s:
         assert s.get(Event, event_id).registered_count == 10
         assert s.scalar(select(func.count()).select_from(EventRegistration)) == 10

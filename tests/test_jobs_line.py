@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 from sqlalchemy import func, select, update
 
 from bot.models import Favorite, Job, User
-from simulator import webhook_events as ev
 from tests.factories import add_jobs, job
 from tests.test_search_line import bubble_titles, last, postbacks
 
@@ -117,17 +115,7 @@ def test_parallel_saves_stop_at_300(app, line, db, friend):
         ids = s.scalars(select(Job.id).order_by(Job.id).limit(295)).all()
         s.add_all(Favorite(user_id=user.id, job_id=i) for i in ids)
         user.favorite_count = 295
-    bodies = [ev.payload(ev.postback(friend, line.token(friend), f"v=1&a=fav.add&j=42040-{i:08d}"))
-              for i in range(296, 311)]
-
-    def tap(body):
-        app.test_client().post("/callback", data=body, headers={"X-Line-Signature": ev.sign(line.secret, body)})
-
-    threads = [threading.Thread(target=tap, args=(b,)) for b in bodies]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    line.tap_at_once(app, [(friend, f"v=1&a=fav.add&j=42040-{i:08d}") for i in range(296, 311)])
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Favorite)) == 300
         assert s.scalar(select(User.favorite_count).where(User.line_user_id == friend)) == 300

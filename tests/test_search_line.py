@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import time_machine
 from sqlalchemy import func, select
 
 from bot.models import SavedSearch
-from simulator import webhook_events as ev
 from tests.factories import add_jobs, job
 
 
@@ -166,16 +164,7 @@ def test_parallel_saves_never_exceed_three(app, line, db):
     user = line.new_user()
     results = wizard(line, user, area="こだわらない", occupation="こだわらない", words="介護")
     data = postbacks(results)["この条件を保存"]
-    bodies = [ev.payload(ev.postback(user, line.token(user), data)) for _ in range(6)]
-
-    def tap(body):
-        app.test_client().post("/callback", data=body, headers={"X-Line-Signature": ev.sign(line.secret, body)})
-
-    threads = [threading.Thread(target=tap, args=(b,)) for b in bodies]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    line.tap_at_once(app, [(user, data)] * 6)
     with db.session() as s:
         slots = s.scalars(select(SavedSearch.slot).order_by(SavedSearch.slot)).all()
     assert slots == [1, 2, 3]

@@ -8,27 +8,14 @@ import re
 import pytest
 import time_machine
 from PIL import Image
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from bot import broadcasts
-from bot.models import AuditLog, Broadcast, OutboxMessage, Preferences, User
-from simulator import webhook_events as ev
+from bot.models import AuditLog, Broadcast, OutboxMessage
+from tests.factories import friends
 from tests.test_dispatcher import dispatch
 
 NOW = dt.datetime.now(dt.timezone.utc)
-
-
-def friends(emulator, db, n, **prefs):
-    ids = [ev.new_user_id() for _ in range(n)]
-    for uid in ids:
-        emulator.add_user(uid)
-    with db.session() as s:
-        s.execute(insert(User), [{"line_user_id": uid, "status": "following", "created_at": NOW} for uid in ids])
-        if prefs:
-            for user_id in s.scalars(select(User.id).where(User.line_user_id.in_(ids))):
-                s.add(Preferences(**{"user_id": user_id, "events": True, "training": True, "recommendations": True,
-                                     "notices": True, "stopped": False, "interests": [], **prefs}))
-    return ids
 
 
 def token(client, path):

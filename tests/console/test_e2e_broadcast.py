@@ -3,35 +3,21 @@ exactly the right friends receive it at the emulator."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import pytest
 import time_machine
 from PIL import Image
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from bot import broadcasts
-from bot.models import Event, Preferences, User
-from simulator import webhook_events as ev
+from bot.models import Event
+from tests.factories import friends
 from tests.test_dispatcher import dispatch
 
 from .conftest import STAFF_PASSWORD
 
 pytestmark = pytest.mark.browser
 TOKYO = dt.timezone(dt.timedelta(hours=9))
-
-
-def friends(emulator, db, n, **prefs):
-    ids = [ev.new_user_id() for _ in range(n)]
-    now = dt.datetime.now(dt.timezone.utc)
-    for uid in ids:
-        emulator.add_user(uid)
-    with db.session() as s:
-        s.execute(insert(User), [{"line_user_id": uid, "status": "following", "created_at": now} for uid in ids])
-        for user_id in s.scalars(select(User.id).where(User.line_user_id.in_(ids))):
-            s.add(Preferences(**{"user_id": user_id, "events": True, "training": True, "recommendations": True,
-                                 "notices": True, "stopped": False, "interests": [], **prefs}))
-    return ids
 
 
 def test_event_with_image_scheduled_to_a_segment(browser_page, staff_member, db, emulator, app, tmp_path,
