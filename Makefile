@@ -31,6 +31,7 @@ run: install
 		echo "$(DEMO_PASSWORD)" | $(FLASK) staff create $(DEMO_ADMIN) --name デモ管理者 --role admin --password-stdin
 	@echo "Demo bot:     http://127.0.0.1:$(PORT)/  (webhook: POST /callback)"
 	@echo "Console:      http://127.0.0.1:$(PORT)/console/  sign in as $(DEMO_ADMIN) / $(DEMO_PASSWORD)"
+	@echo "Simulator:    http://127.0.0.1:$(PORT)/simulator/  (chat with the bot in a browser)"
 	@echo "Play LINE:    .venv/bin/python -m simulator.send --url http://127.0.0.1:$(PORT) follow   (then: text 求人 ...)"
 	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$(PORT)} $(FLASK) run --port $(PORT) --with-threads
 

@@ -65,6 +65,9 @@ def _mount_demo(app: Flask, settings: Settings) -> None:
     app.extensions["emulator"] = emulator
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {EMULATOR_MOUNT: emulator})
 
+    from simulator import web as simulator_web
+    simulator_web.init_app(app)  # the LINE simulator page at /simulator/
+
 
 def __getattr__(name: str):
     # `app` is built on first use (gunicorn "app:app", flask --app app), so that importing
