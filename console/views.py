@@ -22,6 +22,7 @@ AUDIT_LABELS = {
     "broadcast.create": "配信の作成", "broadcast.send": "配信の送信", "broadcast.schedule": "配信の予約",
     "broadcast.cancel": "配信の取り消し",
     "application.record": "窓口紹介の記録", "application.status": "応募状況の変更",
+    "recommendation.send": "おすすめ求人の送信",
 }
 
 

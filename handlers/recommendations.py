@@ -1,9 +1,9 @@
 """おすすめ求人 on request: the jobs of the last weekly recommendation that are still open."""
 from __future__ import annotations
 
-from bot import messages, preferences, recommendations
+from bot import favorites, messages, preferences, recommendations, staff_recommendations
 from bot.jobs.present import card
-from bot.router import Context, Router, encode_postback
+from bot.router import Context, Router, encode_postback, integer
 
 from . import settings
 
@@ -29,6 +29,44 @@ def show(ctx: Context):
         f"新着求人をお届けします。\nまだお届けした求人はありません。{state}", [_settings_button()])]
 
 
+_NOT_FOUND = "このおすすめ求人は見つかりませんでした。お手数ですが、メニューから求人をお探しください。"
+
+
+def staff_apply(ctx: Context):
+    """オンラインで紹介を希望 on a staff recommendation: checked now, against this person and the deadline."""
+    verdict, job = staff_recommendations.apply(ctx.session, ctx.user.id, ctx.params["i"], ctx.now,
+                                               ctx.settings.tz)
+    if verdict is staff_recommendations.Tap.NOT_FOUND:
+        return [messages.text(_NOT_FOUND)]
+    name = f"{job.occupation}({job.company_name}、求人番号 {job.job_number})"
+    if verdict is staff_recommendations.Tap.EXPIRED:
+        return [messages.text(f"応募期限を過ぎたため、{name}の紹介は受け付けできませんでした。"
+                              "申し訳ありません。ほかの求人は「求人を探す」からご覧いただけます。")]
+    if verdict is staff_recommendations.Tap.ALREADY:
+        return [messages.text(f"{name}には、すでに応募されています。状況はメニューの「応募状況」からご確認ください。")]
+    return [messages.text(f"{name}について、オンラインハローワーク紹介のご希望を受け付けました。\n"
+                          "担当者が確認のうえ、ご連絡します。状況はメニューの「応募状況」からご確認いただけます。")]
+
+
+def staff_save(ctx: Context):
+    found = staff_recommendations.owned(ctx.session, ctx.user.id, ctx.params["i"])
+    if found is None:
+        return [messages.text(_NOT_FOUND)]
+    _, _, job = found
+    if not job.is_open:
+        return [messages.text("この求人は募集を終了したため、お気に入りに保存できません。")]
+    try:
+        added = favorites.add(ctx.session, ctx.user.id, job.id)
+    except favorites.Full:
+        return [messages.text(f"お気に入りは{favorites.MAX_FAVORITES}件まで保存できます。"
+                              "「お気に入り一覧」から不要な求人を削除してから、もう一度保存してください。")]
+    if not added:
+        return [messages.text("この求人はすでにお気に入りに保存されています。")]
+    return [messages.text(f"お気に入りに保存しました。\n{job.occupation}({job.company_name})")]
+
+
 def register(router: Router) -> None:
     router.keyword("おすすめ")(show)
     router.action("rec.latest")(show)
+    router.action("srec.apply", i=integer(1))(staff_apply)
+    router.action("srec.save", i=integer(1))(staff_save)

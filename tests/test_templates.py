@@ -55,6 +55,8 @@ SAMPLES = {
     "favorites.json.j2": dict(cards=OPEN_CARDS[:9] + [CLOSED], total=300, first=1, last=10, page=1,
                               has_next=True, limit=300),
     "recommendations.json.j2": dict(cards=OPEN_CARDS, basis="大村市・介護・正社員" * 30),
+    "staff_recommendation.json.j2": dict(cards=[{**c, "item": i + 1} for i, c in enumerate(OPEN_CARDS)],
+                                         deadline="2026年12月2日(水)", message="<b>ぜひ</b>\"ご検討ください" * 40),
 }
 VARIANTS = [
     ("job_detail.json.j2", dict(card=CLOSED, similar=OPEN_CARDS[:3], can_save=True)),

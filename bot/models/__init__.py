@@ -9,7 +9,7 @@ from .job import Job, RecentSearch, SavedSearch
 from .outbox import OutboxMessage
 from .staff import AuditLog, Staff
 from .preferences import Preferences
-from .recommendation import RecommendationMark, RecommendedJob
+from .recommendation import RecommendationMark, RecommendedJob, StaffRecommendation, StaffRecommendationItem
 from .user import User
 from .webhook import ChatNotice, ProcessedEvent
 

@@ -1,0 +1,108 @@
+"""おすすめ求人(職員から) in the console: the form, its errors, delivery to exactly the chosen people."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.models import AuditLog, OutboxMessage, StaffRecommendation, User, utcnow
+from bot.models.user import BLOCKED
+from bot.router import encode_postback
+from tests.factories import add_jobs, job
+from tests.test_dispatcher import dispatch
+
+PATH = "/console/recommendations"
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def token(client):
+    html = client.get(PATH).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def today():
+    return utcnow().astimezone(TOKYO).date()
+
+
+@pytest.fixture
+def people(line, db):
+    result = []
+    for i in range(4):
+        user = line.new_user(f"求職者{i}")
+        line.follow(user)
+        with db.session() as s:
+            result.append((user, s.scalar(select(User.id).where(User.line_user_id == user))))
+    return result
+
+
+def post(client, **fields):
+    data = {"csrf_token": token(client), "deadline": (today() + dt.timedelta(days=7)).isoformat(),
+            "message": "", **fields}
+    return client.post(PATH, data=data)
+
+
+def test_the_page_shows_the_default_deadline(staff_client):
+    page = staff_client.get(PATH).get_data(as_text=True)
+    assert "応募期限日" in page and (today() + dt.timedelta(days=7)).isoformat() in page
+
+
+def test_send_to_exactly_the_chosen_people(staff_client, app, line, db, people):
+    add_jobs(db, job(job_number="42040-00008101", occupation="介護職員"), job(job_number="42040-00008102"))
+    (a, a_id), (b, b_id), (off, off_id), (left_out, _) = people
+    line.tap(off, encode_postback("settings.topic", t="recommendations", on="0"))
+    answer = post(staff_client, jobs="4204000008101\n42040-00008102", users=f"{a_id}, #{b_id}\n{off_id}",
+                  message="<script>alert(1)</script> ぜひ")
+    assert answer.status_code == 302
+    with db.session() as s:
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.source.like("staffrec:%"))).all()
+        assert len(rows) == 3 and {r.topic for r in rows} == {"recommendations"}
+        assert s.scalar(select(AuditLog).where(AuditLog.action == "recommendation.send")) is not None
+    before = {u: len(line.received(u)) for u, _ in people}
+    dispatch(app)
+    got = {u for u, _ in people if len(line.received(u)) > before[u]}
+    assert got == {a, b}
+    flex = line.received(a)[-1]
+    assert flex["type"] == "flex" and "介護職員" in str(flex) and "<script>alert(1)</script> ぜひ" in str(flex)
+    page = staff_client.get(PATH).get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+    assert "3人" in page and "shokuin" in page
+
+
+@pytest.mark.parametrize("jobs, users, days, message, error", [
+    ("42040-99999999", None, 7, "", "見つからない求人番号: 42040-99999999"),
+    ("CLOSED", None, 7, "", "募集が終了した求人: 42040-00008202"),
+    ("abc", None, 7, "", "求人番号の形ではありません: abc"),
+    ("", None, 7, "", "求人番号を入力してください"),
+    (None, "999999", 7, "", "見つからない利用者番号: 999999"),
+    (None, "BLOCKED", 7, "", "ブロック中の求職者"),
+    (None, "", 7, "", "利用者番号を入力してください"),
+    (None, None, -1, "", "今日以降の日付"),
+    (None, None, 61, "", "60日以内"),
+    (None, None, 7, "あ" * 501, "500文字以内"),
+])
+def test_bad_input_gets_a_clear_error_and_sends_nothing(staff_client, line, db, people, jobs, users, days,
+                                                        message, error):
+    add_jobs(db, job(job_number="42040-00008201"), job(job_number="42040-00008202", status="無効"))
+    (_, uid), (_, blocked_id) = people[0], people[1]
+    with db.session() as s:
+        s.execute(update(User).where(User.id == blocked_id).values(status=BLOCKED))
+    jobs = {"CLOSED": "42040-00008202"}.get(jobs, jobs) if jobs is not None else "42040-00008201"
+    users = {"BLOCKED": str(blocked_id)}.get(users, users) if users is not None else str(uid)
+    answer = post(staff_client, jobs=jobs, users=users, message=message,
+                  deadline=(today() + dt.timedelta(days=days)).isoformat())
+    assert answer.status_code == 200 and error in answer.get_data(as_text=True)
+    with db.session() as s:
+        assert s.scalar(select(StaffRecommendation)) is None and s.scalar(select(OutboxMessage)
+                                                                           .where(OutboxMessage.source.like("staffrec:%"))) is None
+
+
+def test_a_post_without_csrf_is_refused(staff_client, db, people):
+    add_jobs(db, job(job_number="42040-00008301"))
+    answer = staff_client.post(PATH, data={"jobs": "42040-00008301", "users": str(people[0][1]),
+                                           "deadline": (today() + dt.timedelta(days=7)).isoformat()})
+    assert answer.status_code == 400
+    with db.session() as s:
+        assert s.scalar(select(StaffRecommendation)) is None
