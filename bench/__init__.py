@@ -16,6 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # name -> module; add a line per new benchmark.
 BENCHMARKS = {
     "dispatcher": "bench.dispatcher",
+    "recommendations": "bench.recommendations",
     "search": "bench.search",
 }
 
