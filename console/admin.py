@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.models.staff import AuditLog, Staff
 from console import bp
-from console.auth import admin_required, audit, hash_password
+from console.auth import admin_required, audit, get_or_404, hash_password
 from console.forms import ROLE_LABELS, ActionForm, PasswordResetForm, StaffCreateForm
 
 AUDIT_PAGE_SIZE = 50
@@ -23,10 +23,7 @@ def _db():
 
 
 def _target(session, staff_id: int) -> Staff:
-    staff = session.get(Staff, staff_id)
-    if staff is None:
-        abort(404)
-    return staff
+    return get_or_404(session, Staff, staff_id)
 
 
 @bp.get("/admin/staff")

@@ -1,7 +1,7 @@
 """応募の記録: staff record counter referrals (窓口紹介) and change statuses; the person is told by push."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
@@ -15,7 +15,7 @@ from bot.models import Application, Job, User, utcnow
 from bot.models.application import COUNTER, ROUTES, STATUSES
 from bot.router import job_number
 from console import bp
-from console.auth import audit, login_required
+from console.auth import audit, get_or_404, login_required
 
 PAGE = 50
 
@@ -93,9 +93,7 @@ def application_status(application_id: int):
         flash("状況を一覧から選んでください。", "error")
         return redirect(url_for("console.applications_page"))
     with services.db.session() as session:
-        application = session.get(Application, application_id)
-        if application is None:
-            abort(404)
+        application = get_or_404(session, Application, application_id)
         if application.status == form.status.data:
             return redirect(url_for("console.applications_page"))
         job, user = session.get(Job, application.job_id), session.get(User, application.user_id)

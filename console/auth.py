@@ -203,3 +203,11 @@ def audit(action: str, target: str | None = None, *, session: Session | None = N
         return
     with _db().session() as own:
         own.add(row)
+
+
+def get_or_404(session, model, row_id: int, *, lock: bool = False):
+    """The row a console URL names, or the console's 404 page."""
+    row = session.get(model, row_id, with_for_update=lock)
+    if row is None:
+        abort(404)
+    return row

@@ -13,7 +13,7 @@ from bot.models import Broadcast, Event, utcnow
 from bot.models.broadcast import CANCELLED, DRAFT, QUEUED, REFUSED, SCHEDULED
 from bot.preferences import TOPIC_LABELS
 from console import bp
-from console.auth import audit, login_required
+from console.auth import audit, get_or_404, login_required
 from console.broadcast_forms import MAX_IMAGE_BYTES, BroadcastForm, ScheduleForm
 from console.dashboard import register_panel
 from console.forms import ActionForm
@@ -95,10 +95,7 @@ def broadcast_new():
 
 
 def _load(session, broadcast_id: int) -> Broadcast:
-    broadcast = session.get(Broadcast, broadcast_id)
-    if broadcast is None:
-        abort(404)
-    return broadcast
+    return get_or_404(session, Broadcast, broadcast_id)
 
 
 @bp.get("/broadcasts/<int:broadcast_id>")

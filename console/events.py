@@ -9,7 +9,7 @@ import csv
 import io
 from pathlib import Path
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -17,7 +17,7 @@ from bot import images, office_events
 from bot.models import Event, EventRegistration, User, utcnow
 from bot.models.event import CANCELLED, KINDS, REGISTERED
 from console import bp
-from console.auth import audit, login_required
+from console.auth import audit, get_or_404, login_required
 from console.dashboard import register_panel
 from console.event_forms import APPLY_LABELS, EventForm, below_registered
 from console.forms import ActionForm
@@ -45,10 +45,7 @@ def _folder() -> Path:
 
 
 def _event(session, event_id: int, lock: bool = False) -> Event:
-    event = session.get(Event, event_id, with_for_update=lock)
-    if event is None:
-        abort(404)
-    return event
+    return get_or_404(session, Event, event_id, lock=lock)
 
 
 @bp.url_value_preprocessor

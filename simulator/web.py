@@ -226,7 +226,7 @@ def send_postback(user_id: str):
     body = request.get_json(silent=True) or {}
     data = str(body.get("data") or "")
     if not data:
-        return _error(400, "postback data がありません")
+        return _error(400, "操作の内容が空です。ボタンをもう一度押してください")
     state = _state()
     if body.get("displayText"):
         _timeline().add_user_message(state, user_id, str(body["displayText"])[:TEXT_MAX])
