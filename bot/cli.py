@@ -31,12 +31,13 @@ def register(app: Flask) -> None:
             fail(f"migration failed: {type(exc).__name__}: {str(exc).splitlines()[0]}")
         click.echo("database is up to date")
 
-    from bot import scheduler
+    from bot import privacy, scheduler
     from bot.jobs import cli as jobs_cli
     from bot.line import dispatcher
     from richmenus import cli as richmenu_cli
 
     dispatcher.register_cli(app)
+    privacy.register_cli(app)
     scheduler.register_cli(app)
     jobs_cli.register(app)
     richmenu_cli.register(app)

@@ -40,6 +40,8 @@ class Settings:
     tz_name: str = "Asia/Tokyo"
     # Seconds the SDK waits for LINE before the call counts as a timeout.
     line_timeout: float = 10.0
+    # Days an unfollowed friend's personal data is kept before the daily job deletes it (bot.privacy).
+    retention_days: int = 180
 
     @property
     def tz(self) -> ZoneInfo:
@@ -82,6 +84,15 @@ def _tz_name(env) -> str:
     return name
 
 
+def _retention_days(env) -> int:
+    value = (env.get("PERSONAL_DATA_RETENTION_DAYS") or "180").strip()
+    # At least a day, so that an unfollow by mistake can be undone; at most ten years.
+    if not value.isdigit() or not 1 <= int(value) <= 3650:
+        raise ConfigError("PERSONAL_DATA_RETENTION_DAYS must be a whole number of days from 1 to 3650, "
+                          f"got {value!r}")
+    return int(value)
+
+
 def load_settings(env=None) -> Settings:
     env = os.environ if env is None else env
     secret = env.get("LINE_CHANNEL_SECRET", "")
@@ -109,6 +120,7 @@ def load_settings(env=None) -> Settings:
         secret_key=secret_key,
         public_base_url=_url(env, "PUBLIC_BASE_URL", None, https_only=True),
         tz_name=_tz_name(env),
+        retention_days=_retention_days(env),
     )
 
 
@@ -134,4 +146,5 @@ def _demo_settings(env) -> Settings:
         secret_key=env.get("SECRET_KEY") or secrets.token_hex(32),
         public_base_url=base,
         tz_name=_tz_name(env),
+        retention_days=_retention_days(env),
     )
