@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from bot.router import Router
 
-from . import applications, consultation, events, fallback, favorites, follow, help, jobs, login, menu, \
+from . import applications, booking, events, fallback, favorites, follow, help, jobs, login, menu, \
     recommendations, search, settings
 
-MODULES = [follow, login, help, recommendations, search, jobs, favorites, applications, events, consultation,
+MODULES = [follow, login, help, recommendations, search, jobs, favorites, applications, events, booking,
            settings, menu, fallback]
 
 

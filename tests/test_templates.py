@@ -4,6 +4,8 @@ from __future__ import annotations
 import pytest
 
 from bot import links, messages
+from bot.booking.present import ZOOM_DOWNLOAD, schedule
+from bot.booking.rules import Rules
 from bot.jobs import catalogue, reference
 from bot.jobs.present import card
 from bot.line.limits import LimitError, check_messages
@@ -25,12 +27,19 @@ SAVED = [SavedSearch(id=i, slot=i, name=f"大村市・介護{i}", conditions={})
 RESULTS = dict(cards=OPEN_CARDS, total=1234, first=11, last=20, summary="大村市・介護・正社員", recent_id=99,
                page=2, has_next=True, search_url=links.JOB_SEARCH)
 
+BOOKING = {"id": 7, "when": "12月2日(水) 10:00〜10:30", "topic": "面接の受け方", "note": "<script>\"" * 40,
+           "zoom_url": "https://zoom.example.test/j/123", "meeting_id": "123 4567 8901", "passcode": "abc<>",
+           "has_details": True, "deadline": "11月30日(月)", "can_change": True, "zoom_download": ZOOM_DOWNLOAD}
+
 SAMPLES = {
     "greeting.json.j2": dict(name="大村 花子\"<>", came_back=False, privacy_url="https://hw-omura.test/privacy",
                              office="ハローワーク大村", quick_replies=quick_replies()),
     "login.json.j2": dict(links=links),
     "help.json.j2": dict(links=links, quick_replies=quick_replies()),
-    "consultation.json.j2": dict(links=links),
+    "consultation.json.j2": dict(links=links, s=schedule(Rules())),
+    "booking.json.j2": dict(links=links, heading="ご予約を受け付けました", intro="明日は相談日です。" * 20, b=BOOKING),
+    "booking_confirm.json.j2": dict(when="12月2日(水) 10:00〜10:30", topic="面接の受け方", note="あ\"<b>" * 50,
+                                    slot_id=12, minutes=30),
     "search_menu.json.j2": dict(form_url="https://hw-omura.test/search/form?t=" + "x" * 200),
     "job_results.json.j2": RESULTS,
     "job_detail.json.j2": dict(card=OPEN_CARDS[0], similar=[], can_save=True),
@@ -59,6 +68,10 @@ SAMPLES = {
                                          deadline="2026年12月2日(水)", message="<b>ぜひ</b>\"ご検討ください" * 40),
 }
 VARIANTS = [
+    ("booking.json.j2", dict(links=links, heading="ご予約内容", b={**BOOKING, "has_details": False, "zoom_url": None,
+                                                               "can_change": False, "note": ""})),
+    ("booking_confirm.json.j2", dict(when="12月2日(水) 10:00〜10:30", topic="その他", note="", slot_id=1,
+                                     minutes=30, changing=True)),
     ("job_detail.json.j2", dict(card=CLOSED, similar=OPEN_CARDS[:3], can_save=True)),
     ("job_results.json.j2", {**RESULTS, "has_next": False, "cards": OPEN_CARDS[:1]}),
     ("saved_searches.json.j2", dict(searches=SAVED, replace_recent=5, intro="3件までです")),

@@ -1,6 +1,7 @@
 """All tables; importing this package registers them on Base.metadata (Alembic reads it)."""
 from .application import Application
 from .base import Base, UTCDateTime, utcnow
+from .booking import Booking, BookingRules, Closure, ConsultationSlot
 from .broadcast import Broadcast
 from .conversation import Conversation
 from .event import Event, EventRegistration
@@ -16,4 +17,5 @@ from .webhook import ChatNotice, ProcessedEvent
 __all__ = ["Base", "UTCDateTime", "utcnow", "User", "ProcessedEvent", "ChatNotice", "OutboxMessage",
            "Job", "SavedSearch", "RecentSearch", "Conversation", "Favorite",
            "Preferences", "Staff", "AuditLog", "Event", "EventRegistration",
-           "Broadcast", "Application", "RecommendedJob", "RecommendationMark"]
+           "Broadcast", "Application", "RecommendedJob", "RecommendationMark",
+           "Booking", "BookingRules", "Closure", "ConsultationSlot"]
