@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 JOB_TABLE = "apscheduler_jobs"
 LOCK_KEY = 0x48574F4D  # "HWOM": the advisory lock id of the clock
 DECLARED_PREFIX = "cron:"  # jobs declared in code; others (e.g. a scheduled broadcast) are added at run time
-MODULES_WITH_JOBS = ["bot.housekeeping", "bot.broadcasts", "bot.applications", "bot.recommendations", "bot.privacy"]
+MODULES_WITH_JOBS = ["bot.housekeeping", "bot.broadcasts", "bot.applications", "bot.recommendations", "bot.privacy",
+                     "bot.booking.notify"]
 
 
 @dataclasses.dataclass(frozen=True)
