@@ -18,7 +18,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'
 
 
 def init_app(app: Flask) -> None:
-    from console import admin, applications, auth, broadcasts, cli, dashboard, events, recommendations, views  # noqa: F401 - importing registers the views
+    from console import admin, applications, auth, booking, booking_admin, broadcasts, cli, dashboard, events, recommendations, views  # noqa: F401 - importing registers the views
 
     settings = app.extensions["bot"].settings
     app.config.update(

@@ -19,6 +19,10 @@ SAMPLE_ARGS = {
     "event_id": lambda ctx: ctx["event"],
     "application_id": lambda ctx: 999999,  # a missing one: the route must still answer as the role allows
     "filename": lambda ctx: "console.css",
+    "day": lambda ctx: "2026-12-02",
+    "slot_id": lambda ctx: ctx["slot"],
+    "booking_id": lambda ctx: ctx["booking"],
+    "closure_id": lambda ctx: ctx["closure"],
 }
 
 
@@ -49,15 +53,23 @@ def visit(client, method: str, path: str, token: str):
 def ctx(db):
     import datetime as dt
 
-    from bot.models import Broadcast, Event
+    from bot.models import Booking, Broadcast, Closure, ConsultationSlot, Event, User
 
     with db.session() as s:
         broadcast = Broadcast(title="確認用", topic="events", text="お知らせ", audience={})
         event = Event(kind="セミナー", title="確認用のセミナー", apply_method="line",
                       starts_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=7))
-        s.add_all([broadcast, event])
+        soon = dt.datetime(2026, 12, 2, 1, tzinfo=dt.timezone.utc)
+        slot = ConsultationSlot(starts_at=soon, length_minutes=30, capacity=2, booked_count=1)
+        person = User(line_user_id="U" + "1" * 32, display_name="相談 次郎")
+        closure = Closure(day=dt.date(2026, 12, 3), reason="点検")
+        s.add_all([broadcast, event, slot, person, closure])
         s.flush()
-        ids = {"broadcast": broadcast.id, "event": event.id}
+        booking = Booking(slot_id=slot.id, user_id=person.id, topic="search")
+        s.add(booking)
+        s.flush()
+        ids = {"broadcast": broadcast.id, "event": event.id, "slot": slot.id, "booking": booking.id,
+               "closure": closure.id}
     return {"target": make_staff(db, "taisho", name="対象 一郎"), **ids}
 
 
