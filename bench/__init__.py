@@ -16,8 +16,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # name -> module; add a line per new benchmark.
 BENCHMARKS = {
     "dispatcher": "bench.dispatcher",
+    "memory": "bench.memory",
     "recommendations": "bench.recommendations",
     "search": "bench.search",
+    "webhook": "bench.webhook",
 }
 
 

@@ -1,8 +1,10 @@
 """Throw-away databases: a fresh SQLite file, and PostgreSQL when BENCH_DATABASE_URL or
-TEST_DATABASE_URL names a server (a new database is created there, migrated, and dropped after)."""
+TEST_DATABASE_URL names a server, else when the local server of CI (DEFAULT_PG) answers (a new
+database is created there, migrated, and dropped after)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import uuid
@@ -12,9 +14,22 @@ import sqlalchemy as sa
 from bot.db import migrate
 
 
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@functools.cache
 def postgres_url() -> str:
     url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or ""
-    return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
+    if url:
+        return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
+    engine = sa.create_engine(DEFAULT_PG, connect_args={"connect_timeout": 2})
+    try:
+        with engine.connect():
+            return DEFAULT_PG
+    except sa.exc.OperationalError:
+        return ""
+    finally:
+        engine.dispose()
 
 
 def backends() -> list[str]:

@@ -1,9 +1,9 @@
 """Servers the benchmarks send to: the LINE emulator in its own process (default) or in a thread of
 this one, and the null LINE of bench/stub.py in its own process.
 
-All handles offer the same calls: base_url, alive(), add_users(ids) (a reset first), summary(ids)
+All handles offer the same calls: base_url, alive(), add_users(ids, reset=True), summary(ids)
 (what each user received, calls by endpoint, refusals) and cpu_seconds() (None when it shares this
-process).
+process); the emulators also issue reply tokens in bulk: reply_tokens(ids), one per id, in order.
 """
 from __future__ import annotations
 
@@ -22,10 +22,15 @@ from bench.measure import process_cpu_seconds
 TOKEN = "bench-access-token-0123456789"
 
 
-def add_users(state, ids: list[str]) -> None:
-    state.reset()
+def add_users(state, ids: list[str], reset: bool = True) -> None:
+    if reset:
+        state.reset()
     for uid in ids:
         state.add_user(uid, display_name="bench")
+
+
+def reply_tokens(state, ids: list[str]) -> list[str]:
+    return [state.issue_reply_token(uid) for uid in ids]
 
 
 def summary(state, ids: list[str]) -> dict:
@@ -50,11 +55,14 @@ class ThreadEmulator:
         self.server = serve_in_thread(self.app)
         self.base_url = self.server.base_url
 
-    def add_users(self, ids):
-        add_users(self.app.state, ids)
+    def add_users(self, ids, reset=True):
+        add_users(self.app.state, ids, reset)
 
     def summary(self, ids):
         return summary(self.app.state, ids)
+
+    def reply_tokens(self, ids):
+        return reply_tokens(self.app.state, ids)
 
     def cpu_seconds(self):
         return None
@@ -98,11 +106,14 @@ class ProcessServer:
         except OSError as exc:
             raise BenchError(f"{self.module} {path}: {exc} ({self._stderr_tail()})") from None
 
-    def add_users(self, ids):
-        self._post("/_bench/users", {"ids": ids})
+    def add_users(self, ids, reset=True):
+        self._post("/_bench/users", {"ids": ids, "reset": reset})
 
     def summary(self, ids):
         return self._post("/_bench/summary", {"ids": ids})
+
+    def reply_tokens(self, ids):
+        return self._post("/_bench/reply-tokens", {"ids": ids})["tokens"]
 
     def cpu_seconds(self):
         return process_cpu_seconds(self.proc.pid)

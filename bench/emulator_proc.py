@@ -3,7 +3,8 @@
     python -m bench.emulator_proc --token T     # prints the port, then serves
 
 The same server as `python -m simulator.emulator` (werkzeug, threaded, quiet), plus two routes that
-spare the benchmark thousands of control calls: POST /_bench/users and POST /_bench/summary.
+spare the benchmark thousands of control calls: POST /_bench/users, /_bench/summary and
+/_bench/reply-tokens (one token per user id given, in order).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import sys
 from flask import request
 from werkzeug.serving import make_server
 
-from bench.emulator import add_users, summary
+from bench.emulator import add_users, reply_tokens, summary
 from simulator.emulator import create_emulator
 from simulator.emulator.app import json_response
 from simulator.emulator.server import QuietHandler
@@ -29,12 +30,17 @@ def main(argv=None) -> None:
     app = create_emulator((args.token,))
 
     def bench_users():
-        add_users(app.state, request.get_json(force=True)["ids"])
+        body = request.get_json(force=True)
+        add_users(app.state, body["ids"], body.get("reset", True))
         return json_response(200, {})
 
     def bench_summary():
         return json_response(200, summary(app.state, request.get_json(force=True)["ids"]))
 
+    def bench_tokens():
+        return json_response(200, {"tokens": reply_tokens(app.state, request.get_json(force=True)["ids"])})
+
+    app.add_url_rule("/_bench/reply-tokens", "_bench.reply_tokens", bench_tokens, methods=["POST"])
     app.add_url_rule("/_bench/users", "_bench.users", bench_users, methods=["POST"])
     app.add_url_rule("/_bench/summary", "_bench.summary", bench_summary, methods=["POST"])
     server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=QuietHandler)

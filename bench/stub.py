@@ -35,7 +35,8 @@ class Store:
                 self.texts[uid].extend(m.get("text") for m in body["messages"])
             return 200, PUSH_ANSWER if kind == "push" else {}
         if path == "/_bench/users":
-            self.reset()
+            if body.get("reset", True):
+                self.reset()
             return 200, {}
         if path == "/_bench/summary":
             return 200, {"texts": {uid: self.texts.get(uid, []) for uid in body["ids"]},

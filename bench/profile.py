@@ -1,0 +1,107 @@
+"""Profiles of the hot paths with pyinstrument (a dev dependency), written to bench/results/:
+
+    python -m bench.profile webhook [--events N]      # the bench's webhook mix through /callback
+    python -m bench.profile dispatcher [--rows N]     # outbox rows to the emulator until idle
+
+Both run in this process against the emulator in its own process, on a fresh SQLite database (or
+--database postgresql). The webhook profile posts the requests one after another through Flask's test
+client (no gunicorn: what is left is the bot's own work per event). pyinstrument samples the thread it
+was started in and the threads it starts; the dispatcher's send threads show under the pool's frames.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+
+from bench import BenchError
+from bench.databases import fresh_database
+from bench.emulator import TOKEN, started
+from bench.report import RESULTS_DIR
+
+
+def _settings(api_url: str, db_url: str):
+    from bot.config import Settings
+    from bench.webhook import SECRET
+    return Settings(demo=False, channel_secret=SECRET, channel_access_token=TOKEN, api_base_url=api_url,
+                    data_api_base_url=api_url, database_url=db_url, secret_key="p" * 40,
+                    public_base_url="https://hw-omura.test")
+
+
+def webhook(emulator, url: str, n: int, profiler) -> str:
+    from app import create_app
+    from bench.webhook import Traffic, _load_jobs
+    from simulator import webhook_events as ev
+
+    numbers = _load_jobs(url, 3_000)
+    users = [ev.new_user_id() for _ in range(300)]
+    emulator.add_users(users)
+    app = create_app(_settings(emulator.base_url, url))
+    client, traffic = app.test_client(), Traffic(emulator, users, numbers, seed=3)
+
+    def post(requests):
+        for body, signature in requests:
+            response = client.post("/callback", data=body, headers={"X-Line-Signature": signature})
+            if response.status_code != 200:
+                raise BenchError(f"/callback answered {response.status_code}")
+
+    post(traffic.follows(users))  # everyone is a friend first, as in the benchmark
+    requests = traffic.requests(n)
+    profiler.start()
+    post(requests)
+    profiler.stop()
+    app.extensions["bot"].line.close()
+    app.extensions["bot"].db.dispose()
+    return f"{n:,} webhook events of the bench mix"
+
+
+def dispatcher(emulator, url: str, n: int, profiler) -> str:
+    from bench.dispatcher import _services
+    from bot.line import outbox
+    from bot.line.dispatcher import Dispatcher, DispatcherConfig
+    from simulator.emulator import new_user_id
+
+    users = [new_user_id() for _ in range(n)]
+    emulator.add_users(users)
+    services = _services(emulator.base_url, url)
+    with services.db.session() as session:
+        for i, uid in enumerate(users):
+            outbox.push(session, uid, [{"type": "text", "text": f"profile {i}"}], source="profile")
+    worker = Dispatcher(services, DispatcherConfig())
+    profiler.start()
+    worker.run(until_idle=True)
+    profiler.stop()
+    worker.close()
+    services.line.close()
+    services.db.dispose()
+    return f"{n:,} distinct pushes through the dispatcher"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.splitlines()[0])
+    parser.add_argument("path", choices=("webhook", "dispatcher"))
+    parser.add_argument("--events", "--rows", dest="n", type=int, default=None)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--all", action="store_true", help="show library frames too")
+    args = parser.parse_args(argv)
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        print("bench.profile: pyinstrument is missing: pip install -e '.[dev]'", file=sys.stderr)
+        return 2
+    profiler = Profiler(interval=0.0005)
+    n = args.n or {"webhook": 1_000, "dispatcher": 5_000}[args.path]
+    with tempfile.TemporaryDirectory() as workdir, started("process") as emulator, \
+            fresh_database(args.database, workdir) as url:
+        what = {"webhook": webhook, "dispatcher": dispatcher}[args.path](emulator, url, n, profiler)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"profile-{args.path}-{args.database}.txt"
+    text = profiler.output_text(unicode=True, color=False, show_all=args.all)
+    path.write_text(f"{what} [{args.database}]\n{text}")
+    (RESULTS_DIR / f"profile-{args.path}-{args.database}.html").write_text(profiler.output_html())
+    print(f"{what} [{args.database}]\n{text}\nwritten to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
