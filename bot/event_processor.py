@@ -98,7 +98,7 @@ class EventProcessor:
         if chat != "user":
             return []
         ctx = Context(event=event, session=session, settings=self.services.settings, now=utcnow(),
-                      services=self.services)
+                      services=self.services, line_user_id=user_id)
         if name not in ("follow", "unfollow"):
             ctx.user = users.get_or_create(session, user_id)
         if name == "message.text":

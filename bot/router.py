@@ -29,6 +29,9 @@ class Context:
     settings: Any
     now: dt.datetime           # UTC, taken once per event
     user: Any = None           # bot.models.User for 1:1 chats, else None
+    # The sender's LINE user id in 1:1 chats, read from LINE's JSON: an event the SDK could not fully
+    # read (UnknownEvent) has no typed source.user_id.
+    line_user_id: str | None = None
     params: dict = dataclasses.field(default_factory=dict)
     text: str = ""             # normalised message text, for text messages
     match: re.Match | None = None

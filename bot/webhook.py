@@ -10,17 +10,24 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 
 from flask import Blueprint, current_app, request
 from linebot.v3 import WebhookParser
 
 from bot.event_processor import EventProcessor
+from bot.line.limits import USER_ID
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
 
 # LINE's webhook bodies are a few KB; anything this large is not from LINE.
 MAX_BODY = 256 * 1024
+# LINE's ids have fixed shapes (webhookEventId is a ULID). An event with any other id did not come from
+# LINE, cannot be answered, and would not fit the columns that keep these ids: it is dropped.
+EVENT_ID = re.compile(r"[0-9A-Za-z]{1,64}\Z")
+SOURCE_IDS = (("userId", USER_ID), ("groupId", re.compile(r"C[0-9a-f]{32}\Z")),
+              ("roomId", re.compile(r"R[0-9a-f]{32}\Z")))
 
 
 def valid_signature(secret: str, body: bytes, signature: str | None) -> bool:
@@ -28,6 +35,19 @@ def valid_signature(secret: str, body: bytes, signature: str | None) -> bool:
         return False
     digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
     return hmac.compare_digest(base64.b64encode(digest), signature.encode("utf-8", "replace"))
+
+
+def malformed_id(raw: dict) -> str | None:
+    """The name of the first id in this event that LINE would never send, or None."""
+    event_id = raw.get("webhookEventId")
+    if event_id is not None and not (isinstance(event_id, str) and EVENT_ID.match(event_id)):
+        return "webhookEventId"
+    source = raw.get("source") if isinstance(raw.get("source"), dict) else {}
+    for key, pattern in SOURCE_IDS:
+        value = source.get(key)
+        if value is not None and not (isinstance(value, str) and pattern.match(value)):
+            return key
+    return None
 
 
 def _parse(parser: WebhookParser, text: str, data: dict) -> list[tuple]:
@@ -68,6 +88,10 @@ def callback():
     parser = WebhookParser(services.settings.channel_secret, skip_signature_verification=lambda: True)
     processor = EventProcessor(services)
     for event, raw in _parse(parser, text, data):
+        wrong = malformed_id(raw)
+        if wrong:
+            log.warning("dropped an event with a malformed %s (type=%r)", wrong, raw.get("type"))
+            continue
         processor.process(event, raw)
     return "OK", 200
 

@@ -1,15 +1,27 @@
 """Friends: follow creates or reactivates the user and greets; unfollow marks them blocked."""
 from __future__ import annotations
 
+import unicodedata
+
 from bot import links, messages, users
 from bot.router import Context, Router
 
 from .menu import quick_replies
 
+NAME_MAX = 20  # LINE's own limit on display names
+
+
+def clean_name(name: str | None) -> str | None:
+    """The display name as we may keep and show it: without control and direction characters (a
+    right-to-left override would turn our greeting around; NUL cannot be stored in PostgreSQL)."""
+    kept = "".join(ch for ch in name or "" if ch == "\u200d" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
+    kept = " ".join(kept.split())[:NAME_MAX]
+    return kept or None
+
 
 def on_follow(ctx: Context):
-    line_user_id = ctx.event.source.user_id
-    name = ctx.services.line.display_name(line_user_id)
+    line_user_id = ctx.line_user_id
+    name = clean_name(ctx.services.line.display_name(line_user_id))
     user, came_back = users.follow(ctx.session, line_user_id, name)
     return messages.render("greeting.json.j2", name=user.display_name, came_back=came_back,
                            privacy_url=links.page(ctx.settings, "/privacy"),
@@ -17,7 +29,7 @@ def on_follow(ctx: Context):
 
 
 def on_unfollow(ctx: Context):
-    users.unfollow(ctx.session, ctx.event.source.user_id)
+    users.unfollow(ctx.session, ctx.line_user_id)
     return None  # an unfollowed account cannot be replied to
 
 
