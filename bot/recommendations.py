@@ -2,23 +2,29 @@
 changed since their last run and match their saved conditions (or, without any, their 配信設定 area and
 interests) — never a job sent to them before, at most 10, as one carousel through the outbox.
 
-Matching is set-wise: every distinct condition runs once over the new/changed open jobs, and the hits
-are shared out to people in Python. Each person is one transaction holding their outbox row, their
-RecommendedJob rows and their run marker, so a run that stops halfway is simply run again.
+Matching is set-wise: every distinct condition runs once (ids only) over the new/changed open jobs, the
+jobs are ranked once, and each person's top ten is a merge of their conditions' ranked hits. People with
+the same jobs get the same carousel (nothing in it names the person), queued side by side as multicasts.
+Queueing goes in batches: one transaction holds a batch's run markers, RecommendedJob rows and outbox
+rows, so a run that stops halfway is simply run again and the people already done are skipped.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import heapq
+import itertools
 import json
 import logging
 from collections import defaultdict
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import String, cast, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from bot import messages, preferences
+from bot.staff_recommendations import STAFF_PREFIX
 from bot.broadcasts import BroadcastError, quota_left
 from bot.jobs.present import card
 from bot.jobs.search import ConditionError, Conditions, where
@@ -35,15 +41,18 @@ HOUR = 9              # Japan time
 MAX_JOBS = 10         # a carousel holds at most 12 bubbles; one is the closing bubble
 FIRST_RUN_DAYS = 7    # a first run looks at listings received in the last week
 QUIET_FROM, QUIET_UNTIL = 21, 8  # no pushes at night (Japan time)
+BATCH = 500           # people per transaction when queueing
+# What the jobs were chosen by, in words: the same for everyone, so equal carousels stay byte-identical.
+BASIS = {False: "保存した検索条件", True: "配信設定の地域・職種"}
 
 
 @dataclasses.dataclass
 class Person:
     user_id: int
     line_user_id: str
-    since: dt.datetime | None  # their last run; None = first run
-    conditions: list[Conditions]
-    basis: str  # what the conditions are, in words
+    since: dt.datetime | None  # their last run; None = first run (and no marker row yet)
+    conditions: tuple[Conditions, ...]  # distinct; equal conditions are one shared object
+    by_preferences: bool = False  # no saved conditions: chosen by 配信設定
 
 
 @dataclasses.dataclass
@@ -63,45 +72,60 @@ def quiet(now: dt.datetime, tz) -> bool:
     return hour >= QUIET_FROM or hour < QUIET_UNTIL
 
 
-def _from_preferences(prefs: Preferences | None) -> list[Conditions]:
-    if prefs is None:
-        return []
-    area = (prefs.municipality_code,) if prefs.municipality_code else ()
-    if prefs.interests:
-        return [Conditions(municipalities=area, occupation_major=m) for m in prefs.interests]
-    return [Conditions(municipalities=area)] if area else []  # nothing told: nothing to choose by
+def morning(now: dt.datetime, tz) -> dt.datetime:
+    """When a push held back by quiet hours may go: now outside them, else the next QUIET_UNTIL o'clock."""
+    if not quiet(now, tz):
+        return now
+    local = now.astimezone(tz)
+    day = local.date() + dt.timedelta(days=1 if local.hour >= QUIET_FROM else 0)
+    return dt.datetime.combine(day, dt.time(QUIET_UNTIL), tzinfo=tz).astimezone(dt.timezone.utc)
+
+
+@functools.lru_cache(maxsize=4096)
+def from_preferences(municipality_code: str | None, interests: tuple[str, ...]) -> tuple[Conditions, ...]:
+    """The conditions 配信設定 implies: the area, with each interest (occupation major) if any."""
+    area = (municipality_code,) if municipality_code else ()
+    if interests:
+        return tuple(dict.fromkeys(Conditions(municipalities=area, occupation_major=m) for m in interests))
+    return (Conditions(municipalities=area),) if area else ()  # nothing told: nothing to choose by
 
 
 def people(session: Session, key: str) -> list[Person]:
     """Friends who allow the topic and are not yet done in this run, with their conditions."""
     prefs_row = aliased(Preferences)  # an alias: allowing() has its own correlated Preferences
     rows = session.execute(
-        select(User.id, User.line_user_id, RecommendationMark, prefs_row)
+        select(User.id, User.line_user_id, RecommendationMark.last_run_at, prefs_row.municipality_code,
+               prefs_row.interests)
         .outerjoin(RecommendationMark, RecommendationMark.user_id == User.id)
         .outerjoin(prefs_row, prefs_row.user_id == User.id)
         .where(preferences.allowing(TOPIC),
                or_(RecommendationMark.run_key.is_(None), RecommendationMark.run_key != key))
         .order_by(User.id)).all()
-    saved: dict[int, list[SavedSearch]] = defaultdict(list)
-    for s in session.scalars(select(SavedSearch).order_by(SavedSearch.user_id, SavedSearch.slot)):
-        saved[s.user_id].append(s)
+    # Saved conditions repeat a lot: each distinct text is parsed once and shared.
+    parsed: dict[str, Conditions | None] = {}
+    saved: dict[int, list[Conditions]] = defaultdict(list)
+    for user_id, text in session.execute(select(SavedSearch.user_id, cast(SavedSearch.conditions, String))
+                                         .order_by(SavedSearch.user_id, SavedSearch.slot)):
+        if text not in parsed:
+            try:
+                parsed[text] = Conditions.from_dict(json.loads(text))
+            except (ConditionError, ValueError, TypeError):
+                log.warning("a saved search of user %s is unreadable; left out of recommendations", user_id)
+                parsed[text] = None
+        if parsed[text] is not None:
+            saved[user_id].append(parsed[text])
+    shared: dict[Conditions, Conditions] = {}
     result = []
-    for user_id, line_user_id, mark, prefs in rows:
-        conditions, names = [], []
-        for s in saved.get(user_id, []):
+    for user_id, line_user_id, since, area, interests in rows:
+        conditions = tuple(shared.setdefault(c, c) for c in dict.fromkeys(saved.get(user_id, ())))
+        by_preferences = not conditions
+        if by_preferences:
             try:
-                conditions.append(Conditions.from_dict(s.conditions))
-                names.append(s.name)
+                conditions = tuple(shared.setdefault(c, c) for c in from_preferences(
+                    area, tuple(interests) if isinstance(interests, list) else ()))
             except ConditionError:
-                log.warning("saved search %s unreadable; left out of recommendations", s.id)
-        if not conditions:
-            try:
-                conditions = _from_preferences(prefs)
-            except ConditionError:
-                conditions = []
-            names = ["配信設定の地域・職種"] if conditions else []
-        result.append(Person(user_id, line_user_id, mark.last_run_at if mark else None, conditions,
-                             "、".join(names)))
+                conditions = ()
+        result.append(Person(user_id, line_user_id, since, conditions, by_preferences))
     return result
 
 
@@ -117,45 +141,111 @@ def _window(persons: list[Person], now: dt.datetime, tz):
     return or_(*parts), first_day
 
 
-def matches(session: Session, persons: list[Person], now: dt.datetime, tz) -> dict[int, list[Job]]:
-    """Person id → their new, never-sent, matching open jobs, best first, at most MAX_JOBS."""
+def matches(session: Session, persons: list[Person], now: dt.datetime, tz) -> dict[int, tuple[int, ...]]:
+    """Person id → ids of their new, never-sent, matching open jobs, best first, at most MAX_JOBS."""
     persons = [p for p in persons if p.conditions]
     if not persons:
         return {}
     window, first_day = _window(persons, now, tz)
+    # Every job of the window once, best first: a job's rank is its place in this list.
+    ranked = session.execute(
+        select(Job.id, Job.received_on, Job.updated_at).where(Job.status == OPEN, window)
+        .order_by(Job.received_on.desc(), Job.wage_monthly_max.desc(), Job.id.desc())).all()
+    if not ranked:
+        return {}
+    rank = {row.id: r for r, row in enumerate(ranked)}
     dialect = session.get_bind().dialect.name
-    keys = {id(c): json.dumps(c.to_dict(), sort_keys=True) for p in persons for c in p.conditions}
-    distinct = {keys[id(c)]: c for p in persons for c in p.conditions}
-    hits: dict[str, set[int]] = {}
-    jobs: dict[int, Job] = {}
-    for key, condition in distinct.items():  # one query per distinct condition, not per person
-        found = session.scalars(select(Job).where(and_(*where(condition, dialect)), window)).all()
-        hits[key] = {j.id for j in found}
-        jobs.update((j.id, j) for j in found)
-    sent = defaultdict(set)
-    if jobs:
-        # Only the history of jobs in this window, not everyone's whole history.
-        for user_id, job_id in session.execute(
-                select(RecommendedJob.user_id, RecommendedJob.job_id)
-                .join(Job, Job.id == RecommendedJob.job_id).where(Job.status == OPEN, window)):
-            sent[user_id].add(job_id)
-    result = {}
+    hits: dict[Conditions, list[int]] = {}
+    for condition in {c for p in persons for c in p.conditions}:  # one query per distinct condition
+        found = session.scalars(select(Job.id).where(*where(condition, dialect), window))
+        hits[condition] = sorted(rank[i] for i in found if i in rank)
+    sent: dict[int, set[int]] = defaultdict(set)
+    # Only the history of jobs in this window, not everyone's whole history.
+    for user_id, job_id in session.execute(
+            select(RecommendedJob.user_id, RecommendedJob.job_id)
+            .join(Job, Job.id == RecommendedJob.job_id).where(Job.status == OPEN, window)):
+        if job_id in rank:
+            sent[user_id].add(rank[job_id])
+
+    def top(conditions, since, skip) -> tuple[int, ...]:
+        picks, last = [], -1
+        for r in heapq.merge(*(hits[c] for c in conditions)):
+            if r == last or r in skip:
+                continue
+            last = r
+            if ranked[r].updated_at > since if since else ranked[r].received_on >= first_day:
+                picks.append(ranked[r].id)
+                if len(picks) == MAX_JOBS:
+                    break
+        return tuple(picks)
+
+    result, shared = {}, {}
     for p in persons:
-        ids = set().union(*(hits[keys[id(c)]] for c in p.conditions)) - sent[p.user_id]
-        fresh = [jobs[i] for i in ids if jobs[i].status == OPEN and (
-            jobs[i].updated_at > p.since if p.since else jobs[i].received_on >= first_day)]
-        fresh.sort(key=lambda j: (j.received_on, j.wage_monthly_max, j.id), reverse=True)
-        if fresh:
-            result[p.user_id] = fresh[:MAX_JOBS]
+        skip = sent.get(p.user_id)
+        if skip:
+            picks = top(p.conditions, p.since, skip)
+        else:  # most people share their window and have no history in it: computed once per set
+            same = (frozenset(p.conditions), p.since)
+            if same not in shared:
+                shared[same] = top(p.conditions, p.since, ())
+            picks = shared[same]
+        if picks:
+            result[p.user_id] = picks
     return result
 
 
-def _mark(session: Session, user_id: int, now: dt.datetime, key: str) -> None:
-    mark = session.get(RecommendationMark, user_id)
-    if mark is None:
-        session.add(RecommendationMark(user_id=user_id, last_run_at=now, run_key=key))
-    else:
-        mark.last_run_at, mark.run_key = now, key
+def _mark(session: Session, persons: list[Person], now: dt.datetime, key: str) -> None:
+    """Run markers in bulk: a new row for a first run, else an update (a clash means another run)."""
+    rows = [{"user_id": p.user_id, "last_run_at": now, "run_key": key} for p in persons]
+    new = [row for row, p in zip(rows, persons) if p.since is None]
+    old = [row for row, p in zip(rows, persons) if p.since is not None]
+    if new:
+        session.execute(insert(RecommendationMark), new)
+    if old:
+        session.execute(update(RecommendationMark), old)
+
+
+class _Carousels:
+    """One rendered (and checked) carousel per distinct list of jobs and basis, shared by everyone."""
+
+    def __init__(self, session: Session, job_ids: set[int]):
+        self.cards = {j.id: card(j) for j in session.scalars(select(Job).where(Job.id.in_(job_ids)))} \
+            if job_ids else {}
+        self.made: dict[tuple, list[dict]] = {}
+
+    def __call__(self, job_ids: tuple[int, ...], by_preferences: bool) -> list[dict]:
+        key = (job_ids, by_preferences)
+        if key not in self.made:
+            self.made[key] = messages.render_dicts(
+                "recommendations.json.j2", cards=[self.cards[i] for i in job_ids], basis=BASIS[by_preferences])
+        return self.made[key]
+
+
+def _queue(session: Session, batch: list[Person], chosen: dict[int, tuple[int, ...]], carousels: _Carousels,
+           now: dt.datetime, key: str) -> None:
+    # The markers, the sent jobs and the pushes commit together: done people are skipped on a rerun,
+    # and the unique (user, job) pair refuses a job another run already sent.
+    _mark(session, batch, now, key)
+    session.execute(insert(RecommendedJob), [
+        {"user_id": p.user_id, "job_id": job_id, "run_key": key, "sent_at": now}
+        for p in batch for job_id in chosen[p.user_id]])
+    same = lambda p: (chosen[p.user_id], p.by_preferences)  # noqa: E731
+    outbox.push_many(session, [([p.line_user_id for p in group], carousels(*what))
+                               for what, group in itertools.groupby(batch, key=same)],
+                     source=f"recommend:{key}", topic=TOPIC, checked=True)
+
+
+def _in_batches(services, batch: list[Person], write) -> int:
+    """write(session, batch) in one transaction; on a clash with another run, person by person."""
+    try:
+        with services.db.session() as session:
+            write(session, batch)
+        return len(batch)
+    except IntegrityError:
+        if len(batch) == 1:
+            log.warning("recommendations for user %s already written by another run", batch[0].user_id)
+            return 0
+    return sum(_in_batches(services, [p], write) for p in batch)
 
 
 def run(services, now: dt.datetime | None = None) -> Report:
@@ -170,42 +260,27 @@ def run(services, now: dt.datetime | None = None) -> Report:
     key = run_key(now, tz)
     with services.db.session() as session:
         persons = people(session, key)
-        chosen = {uid: [(j.id, card(j)) for j in jobs] for uid, jobs in matches(session, persons, now, tz).items()}
-    left = None
-    if chosen:
+        chosen = matches(session, persons, now, tz)
+        carousels = _Carousels(session, {i for ids in chosen.values() for i in ids})
+    # People with the same carousel side by side, so that they go out as multicasts.
+    todo = sorted((p for p in persons if p.user_id in chosen),
+                  key=lambda p: (chosen[p.user_id], p.by_preferences, p.user_id))
+    if todo:
         try:
             left = quota_left(services.line)
         except BroadcastError:
             log.warning("recommendations not sent: the monthly quota could not be read")
             return report
-    for p in persons:
-        if p.user_id not in chosen:
-            continue
-        if left is not None and left <= 0:
-            report.skipped_quota += 1
-            continue
-        picks = chosen[p.user_id]
-        try:
-            with services.db.session() as session:
-                # The marker, the sent jobs and the push commit together: done people are skipped on a rerun.
-                _mark(session, p.user_id, now, key)
-                session.add_all(RecommendedJob(user_id=p.user_id, job_id=job_id, run_key=key, sent_at=now)
-                                for job_id, _ in picks)
-                payload = messages.render_dicts("recommendations.json.j2", cards=[c for _, c in picks],
-                                                basis=p.basis)
-                outbox.push(session, p.line_user_id, payload, source=f"recommend:{key}", topic=TOPIC)
-        except IntegrityError:
-            # Another run got to this person first (the unique pair held): nothing was sent twice.
-            log.warning("recommendations for user %s already written by another run", p.user_id)
-            continue
-        report.sent += 1
-        if left is not None:
-            left -= 1
+        if left is not None and len(todo) > left:
+            report.skipped_quota = len(todo) - left
+            todo = todo[:left]
+    write = lambda session, batch: _queue(session, batch, chosen, carousels, now, key)  # noqa: E731
+    for start in range(0, len(todo), BATCH):
+        report.sent += _in_batches(services, todo[start:start + BATCH], write)
     # Whoever had nothing new (not those left out by the quota) starts their next window now.
-    idle = [p.user_id for p in persons if p.user_id not in chosen]
-    with services.db.session() as session:
-        for user_id in idle:
-            _mark(session, user_id, now, key)
+    idle = [p for p in persons if p.user_id not in chosen]
+    for start in range(0, len(idle), BATCH):
+        _in_batches(services, idle[start:start + BATCH], lambda session, batch: _mark(session, batch, now, key))
     report.nothing_new = len(idle)
     if report.skipped_quota:
         log.warning("recommendations: %d people skipped, the monthly message quota ran out", report.skipped_quota)
@@ -214,8 +289,9 @@ def run(services, now: dt.datetime | None = None) -> Report:
 
 
 def latest(session: Session, user_id: int) -> list[Job]:
-    """The still-open jobs of the person's most recent recommendation, best first (for 「おすすめ」)."""
-    key = session.scalar(select(RecommendedJob.run_key).where(RecommendedJob.user_id == user_id)
+    """The still-open jobs of the person's most recent weekly recommendation, best first (「おすすめ」)."""
+    weekly = RecommendedJob.run_key.not_like(STAFF_PREFIX + "%")
+    key = session.scalar(select(RecommendedJob.run_key).where(RecommendedJob.user_id == user_id, weekly)
                          .order_by(RecommendedJob.sent_at.desc(), RecommendedJob.id.desc()).limit(1))
     if key is None:
         return []

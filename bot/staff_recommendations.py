@@ -1,6 +1,9 @@
 """おすすめ求人 (part 2): staff recommend chosen jobs to chosen people from the console, with an
 application deadline (応募期限日, Japan date, inclusive). Each person gets one push of a carousel; the
-buttons carry the item id, so a tap is checked against that person, that job and that deadline."""
+buttons carry the item id, so a tap is checked against that person, that job and that deadline.
+
+Each job is also recorded as recommended to the person (RecommendedJob), so the weekly run never sends
+it again; the monthly quota is checked first, and at night the pushes wait for the morning."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,16 +12,19 @@ import enum
 import re
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot import applications, messages
+from bot.broadcasts import BroadcastError, quota_left
 from bot.jobs.present import card
 from bot.line import outbox
-from bot.models import Job, StaffRecommendation, StaffRecommendationItem, User
+from bot.models import Job, RecommendedJob, StaffRecommendation, StaffRecommendationItem, User
 from bot.models.application import ONLINE_REFERRAL
 from bot.router import job_number
 
 TOPIC = "recommendations"
+STAFF_PREFIX = "staff:"  # RecommendedJob.run_key; bot.recommendations keeps these out of 「おすすめ」
 MAX_DAYS = 60
 DEFAULT_DAYS = 7
 MAX_JOBS = 10
@@ -89,13 +95,27 @@ def deadline_text(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日({'月火水木金土日'[day.weekday()]})"
 
 
+def quota_problem(line, people: int) -> str | None:
+    """Why the monthly quota forbids sending to this many people now (in Japanese), or None."""
+    try:
+        left = quota_left(line)
+    except BroadcastError as exc:
+        return exc.message
+    if left is not None and people > left:
+        return (f"今月の残り配信可能数 {left:,}通に対して、このおすすめには {people:,}通が必要なため、"
+                "送信しませんでした。人数を減らすか、来月にお送りください。")
+    return None
+
+
 def send(session: Session, staff_login_id: str, jobs: list[Job], users: list[User], deadline: dt.date,
-         message: str, now: dt.datetime) -> StaffRecommendation:
-    """Records the recommendation and queues one push per person (the outbox honours 配信設定)."""
+         message: str, now: dt.datetime, not_before: dt.datetime | None = None) -> StaffRecommendation:
+    """Records the recommendation and queues one push per person (the outbox honours 配信設定), held
+    back until `not_before` if given (quiet hours; bot.recommendations.morning)."""
     rec = StaffRecommendation(staff_login_id=staff_login_id, message=message or "", deadline=deadline,
                               created_at=now)
     session.add(rec)
     session.flush()
+    _remember(session, rec, jobs, users, now)
     for user in users:
         items = [StaffRecommendationItem(recommendation_id=rec.id, user_id=user.id, job_id=job.id) for job in jobs]
         session.add_all(items)
@@ -103,8 +123,19 @@ def send(session: Session, staff_login_id: str, jobs: list[Job], users: list[Use
         payload = messages.render_dicts("staff_recommendation.json.j2",
                                         cards=[{**card(j), "item": i.id} for j, i in zip(jobs, items)],
                                         deadline=deadline_text(deadline), message=message or "")
-        outbox.push(session, user.line_user_id, payload, source=f"staffrec:{rec.id}", topic=TOPIC)
+        outbox.push(session, user.line_user_id, payload, source=f"staffrec:{rec.id}", topic=TOPIC,
+                    not_before=not_before)
     return rec
+
+
+def _remember(session: Session, rec: StaffRecommendation, jobs: list[Job], users: list[User],
+              now: dt.datetime) -> None:
+    """RecommendedJob rows, so the weekly run leaves these jobs out; a pair recommended before (by
+    anyone, even a run writing at this moment) keeps its row."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(insert(RecommendedJob).on_conflict_do_nothing(index_elements=["user_id", "job_id"]),
+                    [{"user_id": u.id, "job_id": j.id, "run_key": f"{STAFF_PREFIX}{rec.id}", "sent_at": now}
+                     for u in users for j in jobs])
 
 
 class Tap(enum.Enum):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from wtforms import DateField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from bot import staff_recommendations
+from bot import recommendations, staff_recommendations
 from bot.models import StaffRecommendation, StaffRecommendationItem, utcnow
 from console import bp
 from console.auth import audit, login_required
@@ -38,19 +38,30 @@ def _services():
     return current_app.extensions["bot"]
 
 
+def _when(at: dt.datetime) -> str:
+    local = at.astimezone(_services().settings.tz)
+    return f"{local.month}月{local.day}日 {local.hour}:{local.minute:02d}"
+
+
 @bp.route("/recommendations", methods=["GET", "POST"])
 @login_required
 def recommendations_page():
     services = _services()
-    today = utcnow().astimezone(services.settings.tz).date()
+    now = utcnow()
+    today = now.astimezone(services.settings.tz).date()
     form = RecommendationForm()
     if form.deadline.data is None and not form.is_submitted():
         form.deadline.data = today + dt.timedelta(days=staff_recommendations.DEFAULT_DAYS)
+    # At night the pushes wait for the morning (quiet hours); the deadline must leave time after it.
+    at = recommendations.morning(now, services.settings.tz)
+    first_day = at.astimezone(services.settings.tz).date()
     with services.db.session() as session:
         if form.validate_on_submit():
             ok = True
-            if form.deadline.data < today:
-                form.deadline.errors.append("応募期限日は今日以降の日付にしてください。")
+            if form.deadline.data < first_day:
+                form.deadline.errors.append(
+                    "応募期限日は今日以降の日付にしてください。" if first_day == today else
+                    f"夜間のため送信は{_when(at)}になります。応募期限日は{first_day.month}月{first_day.day}日以降にしてください。")
                 ok = False
             elif form.deadline.data > today + dt.timedelta(days=staff_recommendations.MAX_DAYS):
                 form.deadline.errors.append(
@@ -60,12 +71,20 @@ def recommendations_page():
             form.jobs.errors.extend(checked.job_errors)
             form.users.errors.extend(checked.user_errors)
             if ok and not checked.job_errors and not checked.user_errors:
+                refusal = staff_recommendations.quota_problem(services.line, len(checked.users))
+                if refusal:
+                    form.users.errors.append(refusal)
+                    ok = False
+            if ok and not checked.job_errors and not checked.user_errors:
                 rec = staff_recommendations.send(session, current_user.login_id, checked.jobs, checked.users,
-                                                 form.deadline.data, (form.message.data or "").strip(), utcnow())
+                                                 form.deadline.data, (form.message.data or "").strip(), now,
+                                                 not_before=at if at != now else None)
                 audit("recommendation.send", f"staff_recommendation:{rec.id}", session=session,
                       jobs=[j.job_number for j in checked.jobs], users=[u.id for u in checked.users],
                       deadline=form.deadline.data.isoformat())
-                flash(f"おすすめ求人({len(checked.jobs)}件)を{len(checked.users)}人に送りました。", "info")
+                what = f"おすすめ求人({len(checked.jobs)}件)を{len(checked.users)}人"
+                flash(f"{what}に送りました。" if at == now else
+                      f"夜間(21時〜翌8時)は送信を控えるため、{what}に{_when(at)}に送信します。", "info")
                 return redirect(url_for("console.recommendations_page"))
         people = (select(StaffRecommendationItem.recommendation_id,
                          func.count(func.distinct(StaffRecommendationItem.user_id)).label("people"),

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from bot import favorites, messages, preferences, recommendations, staff_recommendations
+from bot.jobs import results as job_results, saved
 from bot.jobs.present import card
+from bot.jobs.search import ConditionError, Conditions
 from bot.router import Context, Router, encode_postback, integer
 
-from . import settings
+from . import search, settings
 
 
 def _settings_button() -> dict:
@@ -27,6 +29,27 @@ def show(ctx: Context):
     return [messages.text(
         "おすすめ求人は、毎週月曜日の朝に、保存した検索条件(なければ配信設定の地域・職種)に合う"
         f"新着求人をお届けします。\nまだお届けした求人はありません。{state}", [_settings_button()])]
+
+
+def more(ctx: Context):
+    """もっと見る on the weekly carousel: the tapping person's own conditions. The carousel is the same for
+    everyone who got the same jobs, so it carries nothing of theirs; the person comes from the event."""
+    searches = saved.listing(ctx.session, ctx.user.id)
+    if searches:
+        if len(searches) > 1:
+            return search.list_saved(ctx)  # each with its own 検索 button
+        try:
+            return job_results.messages_for(ctx.session, ctx.user.id, Conditions.from_dict(searches[0].conditions))
+        except ConditionError:
+            return search.list_saved(ctx)
+    prefs = preferences.get(ctx.session, ctx.user.id)
+    try:
+        conditions = recommendations.from_preferences(prefs.municipality_code, tuple(prefs.interests or ()))
+    except ConditionError:
+        conditions = ()
+    if len(conditions) == 1:
+        return job_results.messages_for(ctx.session, ctx.user.id, conditions[0])
+    return search.menu(ctx)
 
 
 _NOT_FOUND = "このおすすめ求人は見つかりませんでした。お手数ですが、メニューから求人をお探しください。"
@@ -68,5 +91,6 @@ def staff_save(ctx: Context):
 def register(router: Router) -> None:
     router.keyword("おすすめ")(show)
     router.action("rec.latest")(show)
+    router.action("rec.more")(more)
     router.action("srec.apply", i=integer(1))(staff_apply)
     router.action("srec.save", i=integer(1))(staff_save)

@@ -9,8 +9,10 @@ import pytest
 import time_machine
 from sqlalchemy import func, select, update
 
-from bot import recommendations, scheduler
-from bot.models import OutboxMessage, Preferences, RecommendedJob, SavedSearch, User
+from bot import recommendations, scheduler, staff_recommendations
+from bot.models import Job, OutboxMessage, Preferences, RecommendationMark, RecommendedJob, SavedSearch, User
+from bot.models.outbox import MERGED
+from bot.router import encode_postback
 from tests.factories import add_jobs, job
 from tests.test_broadcasts import people
 from tests.test_dispatcher import dispatch
@@ -45,18 +47,23 @@ def save(db, line_user_id, *conditions):
 
 
 def sent(db, line_user_id) -> list[str]:
-    """Job numbers recommended to someone, in carousel order, over all their pushes."""
+    """Job numbers recommended to someone, in carousel order, over all their pushes and multicasts."""
     with db.session() as s:
-        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "push").order_by(OutboxMessage.id)).all()
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.status != MERGED,
+                                                     OutboxMessage.source.like("recommend:%"))
+                         .order_by(OutboxMessage.id)).all()
         numbers = []
         for row in rows:
-            if row.recipients != [line_user_id]:
+            if line_user_id not in row.recipients:
                 continue
-            assert row.topic == "recommendations" and row.source.startswith("recommend:")
+            assert row.topic == "recommendations"
             [message] = row.payload["messages"]
-            bubbles = message["contents"]["contents"]
-            numbers += [b["body"]["contents"][-1]["contents"][1]["text"] for b in bubbles[:-1]]
+            numbers += numbers_in(message)
         return numbers
+
+
+def numbers_in(carousel: dict) -> list[str]:
+    return [b["body"]["contents"][-1]["contents"][1]["text"] for b in carousel["contents"]["contents"][:-1]]
 
 
 def test_saved_conditions_or_preferences_choose_the_jobs(app, db, emulator):
@@ -149,26 +156,85 @@ def test_an_interrupted_run_finishes_without_doubles(app, db, emulator, monkeypa
     jobs_at(db, MONDAY - dt.timedelta(days=1), job(municipality_code=OMURA, received_on=FRESH),
             job(municipality_code=OMURA, received_on=FRESH))
     friends = people(emulator, db, 6, municipality_code=OMURA)
-    real_push, calls = recommendations.outbox.push, []
+    monkeypatch.setattr(recommendations, "BATCH", 2)
+    real_push, calls = recommendations.outbox.push_many, []
 
     def crashing_push(*args, **kw):
         calls.append(1)
-        if len(calls) == 4:
+        if len(calls) == 2:  # the second batch of two people
             raise RuntimeError("process killed")
         return real_push(*args, **kw)
 
-    monkeypatch.setattr(recommendations.outbox, "push", crashing_push)
+    monkeypatch.setattr(recommendations.outbox, "push_many", crashing_push)
     with pytest.raises(RuntimeError):
         run(app)
-    assert sum(1 for f in friends if sent(db, f)) == 3
-    monkeypatch.setattr(recommendations.outbox, "push", real_push)
-    assert run(app, MONDAY + dt.timedelta(minutes=5)).sent == 3
+    assert sum(1 for f in friends if sent(db, f)) == 2  # the first batch, whole; nothing of the second
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(RecommendationMark)) == 2
+    monkeypatch.setattr(recommendations.outbox, "push_many", real_push)
+    assert run(app, MONDAY + dt.timedelta(minutes=5)).sent == 4
     assert all(len(sent(db, f)) == 2 for f in friends)
     with time_machine.travel(MONDAY + dt.timedelta(minutes=6), tick=False):
         dispatch(app)
     assert all(len(emulator.messages_for(f)) == 1 for f in friends)
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(RecommendedJob)) == 12
+
+
+def test_a_person_another_run_got_to_first_is_left_out_and_the_rest_are_sent(app, db, emulator, monkeypatch):
+    [listing] = jobs_at(db, MONDAY - dt.timedelta(days=1), job(municipality_code=OMURA, received_on=FRESH))
+    friends = people(emulator, db, 3, municipality_code=OMURA)
+    real_quota = recommendations.quota_left
+
+    def another_run_writes_then_quota(line):
+        # Between matching and queueing (the quota is asked in between), as a second clock could.
+        with db.session() as other:
+            other.add(RecommendedJob(user_id=user_id(db, friends[1]), job_id=other.scalar(
+                select(Job.id).where(Job.job_number == listing["job_number"])), run_key="other",
+                sent_at=MONDAY))
+        return real_quota(line)
+
+    monkeypatch.setattr(recommendations, "quota_left", another_run_writes_then_quota)
+    assert run(app).sent == 2
+    assert [bool(sent(db, f)) for f in friends] == [True, False, True]
+
+
+def test_equal_carousels_go_out_as_one_multicast_and_opt_outs_still_hold(app, db, emulator):
+    jobs_at(db, MONDAY - dt.timedelta(days=1), job(municipality_code=OMURA, received_on=FRESH),
+            job(municipality_code=HASAMI, received_on=FRESH))
+    omura = people(emulator, db, 5, municipality_code=OMURA)
+    [hasami] = people(emulator, db, 1, municipality_code=HASAMI)
+    save(db, omura[4], {"municipalities": [OMURA]})  # saved conditions: the same jobs, but another basis
+    assert run(app).sent == 6
+    turned_off = user_id(db, omura[1])
+    with db.session() as s:
+        rows = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert sorted((r.kind, len(r.recipients)) for r in rows) == [("multicast", 4), ("push", 1), ("push", 1)]
+        s.execute(update(Preferences).where(Preferences.user_id == turned_off)
+                  .values(recommendations=False))  # turned off after the run, before delivery
+        s.execute(update(User).where(User.line_user_id == omura[2]).values(status="blocked"))
+    with time_machine.travel(MONDAY + dt.timedelta(minutes=1), tick=False):
+        dispatch(app)
+    assert [len(emulator.messages_for(f)) for f in omura + [hasami]] == [1, 0, 0, 1, 1, 1]
+    [first], [by_saved], [other] = (emulator.messages_for(f) for f in (omura[0], omura[4], hasami))
+    assert numbers_in(first) == numbers_in(by_saved) != numbers_in(other)
+    assert "保存した検索条件" in str(by_saved) and "保存した検索条件" not in str(first)
+    [multicast] = emulator.records(endpoint="multicast")
+    assert multicast["to"] == [omura[0], omura[3]]
+
+
+def test_jobs_staff_recommended_are_not_sent_again_weekly(app, db, emulator):
+    staff_job, other = jobs_at(db, MONDAY - dt.timedelta(days=2), job(municipality_code=OMURA, received_on=FRESH),
+                               job(municipality_code=OMURA, received_on=FRESH))
+    [friend] = people(emulator, db, 1, municipality_code=OMURA)
+    uid = user_id(db, friend)
+    with time_machine.travel(MONDAY - dt.timedelta(days=1), tick=False), db.session() as s:
+        listing = s.scalar(select(Job).where(Job.job_number == staff_job["job_number"]))
+        staff_recommendations.send(s, "shokuin", [listing], [s.get(User, uid)],
+                                   dt.date(2026, 12, 5), "", recommendations.utcnow())
+    run(app)
+    assert sent(db, friend) == [other["job_number"]]
+    assert run(app, NEXT_MONDAY).sent == 0
 
 
 def test_the_carousel_buttons_work(app, db, emulator, line):
@@ -240,3 +306,29 @@ def test_declared_weekly_on_monday_morning():
     scheduler.load_jobs()
     spec = scheduler.JOBS["cron:weekly-recommendations"]
     assert spec.cron == {"day_of_week": recommendations.DAY_OF_WEEK, "hour": recommendations.HOUR, "minute": 0}
+
+
+def test_more_runs_the_tapping_persons_own_conditions(app, db, line):
+    jobs_at(db, MONDAY - dt.timedelta(days=1), job(municipality_code=OMURA, occupation_major="E", received_on=FRESH))
+    friends = {}
+    for name, interests in (("area", []), ("care", ["E"]), ("saved", [])):
+        friends[name] = line.new_user()
+        line.follow(friends[name])
+        uid = user_id(db, friends[name])
+        with db.session() as s:
+            s.merge(Preferences(user_id=uid, events=True, training=True, recommendations=True, notices=True,
+                                stopped=False, municipality_code=OMURA, interests=interests))
+    save(db, friends["saved"], {"occupation_major": "E"}, {"municipalities": [HASAMI]})
+    run(app)
+    with time_machine.travel(MONDAY + dt.timedelta(minutes=1), tick=False):
+        dispatch(app)
+    carousels = {name: line.received(f)[-1] for name, f in friends.items()}
+    assert carousels["area"] == carousels["care"]  # one carousel for both: nothing in it is theirs
+    more = carousels["area"]["contents"]["contents"][-1]["footer"]["contents"][0]["action"]["data"]
+    assert more == encode_postback("rec.more")
+    line.tap(friends["area"], more)
+    assert line.received(friends["area"])[-1]["altText"].endswith("(大村市)")
+    line.tap(friends["care"], more)
+    assert "(大村市・" in line.received(friends["care"])[-1]["altText"]
+    line.tap(friends["saved"], more)  # two saved conditions: they choose which to run
+    assert "保存した検索条件(2/3件)" in str(line.received(friends["saved"])[-1])

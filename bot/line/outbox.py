@@ -2,16 +2,17 @@
 transaction, delivered later by the dispatcher (bot/line/dispatcher.py). Nothing here talks to LINE."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.line.limits import MAX_MULTICAST, check_messages
 from bot.models import OutboxMessage, utcnow
-from bot.models.outbox import FAILED, PENDING, STATES
+from bot.models.outbox import FAILED, PENDING, STATES, new_retry_key
 
 
 def _as_dicts(messages) -> list[dict]:
@@ -30,20 +31,47 @@ def _row(kind: str, recipients: list[str], payload: dict, source: str | None,
                          payload_hash=payload_hash(payload), source=source, topic=topic)
 
 
+def _chunks(ids: list[str]) -> list[tuple[str, list[str]]]:
+    """One push, or multicasts of at most 500."""
+    if len(ids) == 1:
+        return [("push", ids)]
+    return [("multicast", ids[i:i + MAX_MULTICAST]) for i in range(0, len(ids), MAX_MULTICAST)]
+
+
 def push(session: Session, user_ids: str | Iterable[str], messages, *, source: str | None = None,
-         topic: str | None = None) -> list[OutboxMessage]:
+         topic: str | None = None, not_before: dt.datetime | None = None) -> list[OutboxMessage]:
     """Queues the same messages to one or many users: one push, or multicasts of at most 500.
 
-    `topic` (bot.models.preferences.TOPICS) makes the dispatcher skip whoever turned it off."""
+    `topic` (bot.models.preferences.TOPICS) makes the dispatcher skip whoever turned it off;
+    `not_before` holds the rows back until then (quiet hours)."""
     ids = [user_ids] if isinstance(user_ids, str) else list(dict.fromkeys(user_ids))
     payload = {"messages": _as_dicts(messages)}
-    if len(ids) == 1:
-        rows = [_row("push", ids, payload, source, topic)]
-    else:
-        rows = [_row("multicast", ids[i:i + MAX_MULTICAST], payload, source, topic)
-                for i in range(0, len(ids), MAX_MULTICAST)]
+    rows = [_row(kind, chunk, payload, source, topic) for kind, chunk in _chunks(ids)]
+    if not_before is not None:
+        for row in rows:
+            row.next_attempt_at = not_before
     session.add_all(rows)
     return rows
+
+
+def push_many(session: Session, items: Iterable[tuple[Iterable[str], list]], *, source: str | None = None,
+              topic: str | None = None, checked: bool = False) -> int:
+    """push() for many (user ids, messages) pairs in one INSERT, without ORM objects: for jobs that
+    queue thousands of people at once. Each distinct messages object is checked once, or not at all
+    with `checked=True` (dicts from bot.messages.render_dicts, which checked them). Returns rows."""
+    now, rows, seen = utcnow(), [], {}
+    for user_ids, messages in items:
+        if id(messages) not in seen:  # the object is kept in `seen`, so its id stays its own
+            payload = {"messages": list(messages) if checked else _as_dicts(messages)}
+            seen[id(messages)] = (messages, payload, payload_hash(payload))
+        _, payload, digest = seen[id(messages)]
+        rows += [{"kind": kind, "recipients": chunk, "payload": payload, "payload_hash": digest,
+                  "source": source, "topic": topic, "retry_key": new_retry_key(), "status": PENDING,
+                  "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now}
+                 for kind, chunk in _chunks(list(dict.fromkeys(user_ids)))]
+    if rows:
+        session.execute(insert(OutboxMessage), rows)
+    return len(rows)
 
 
 def broadcast(session: Session, messages, *, source: str | None = None) -> OutboxMessage:
