@@ -27,6 +27,7 @@ DEMO_PASSWORD := omura-demo-2026
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) jobs generate --count 3000 --seed 1 --if-empty
+	$(FLASK) simulator demo-users
 	@$(FLASK) staff list | grep -q "^$(DEMO_ADMIN)\b" || \
 		echo "$(DEMO_PASSWORD)" | $(FLASK) staff create $(DEMO_ADMIN) --name デモ管理者 --role admin --password-stdin
 	@echo "Demo bot:     http://127.0.0.1:$(PORT)/  (webhook: POST /callback)"

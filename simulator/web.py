@@ -9,6 +9,8 @@ the user's own messages, which this module keeps in memory (LINE never tells the
 """
 from __future__ import annotations
 
+import datetime as dt
+import re
 import threading
 import time
 
@@ -16,11 +18,13 @@ from flask import Blueprint, Flask, abort, current_app, jsonify, render_template
 from markupsafe import Markup, escape
 
 from richmenus import definitions
+from simulator import demo_users
 from simulator import webhook_events as ev
 from simulator.flex import STYLESHEET, render_message
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator", static_folder="static",
                template_folder=None)
+bp.cli.add_command(demo_users.command)  # flask simulator demo-users (demo mode only, like the page)
 
 CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data: https:; style-src 'self'; "
                            "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
@@ -67,7 +71,8 @@ class Timeline:
 
 def init_app(app: Flask) -> None:
     """Mount the simulator (call only in demo mode, after the emulator is in app.extensions)."""
-    app.extensions["simulator"] = Timeline()
+    timeline = app.extensions["simulator"] = Timeline()
+    demo_users.register_friends(app.extensions["bot"].db, app.extensions["emulator"].state, timeline.followed)
     app.register_blueprint(bp)
     csrf = app.extensions.get("csrf")
     if csrf is not None:
@@ -141,7 +146,8 @@ def _menus() -> tuple[definitions.Definitions, list[dict]]:
 def index():
     defs, menus = _menus()
     default = next((m for m in menus if m["id"] == defs.default), menus[0])
-    return render_template("simulator/index.html", menus=menus, default_alias=default["aliasId"])
+    return render_template("simulator/index.html", menus=menus, default_alias=default["aliasId"],
+                           demo_names=[u.name for u in demo_users.DEMO_USERS])
 
 
 @bp.get("/flex.css")
@@ -230,9 +236,35 @@ def send_postback(user_id: str):
     state = _state()
     if body.get("displayText"):
         _timeline().add_user_message(state, user_id, str(body["displayText"])[:TEXT_MAX])
-    params = body.get("params") if isinstance(body.get("params"), dict) else None
+    params = body.get("params")
+    if params is not None:
+        picked = _picked(params)
+        if picked is None:
+            return _error(400, "日時を読み取れませんでした。もう一度選んでください")
+        _timeline().add_note(state, user_id, f"{picked}を選びました")
     status = _post_event(ev.postback(user_id, state.issue_reply_token(user_id), data, params))
     return jsonify({"status": status})
+
+
+# What a datetime picker sends back: one of these, in LINE's formats (and a date that exists).
+PICKED = {"date": (re.compile(r"\d{4}-\d{2}-\d{2}"), "%Y-%m-%d"),
+          "time": (re.compile(r"\d{2}:\d{2}"), "%H:%M"),
+          "datetime": (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}"), "%Y-%m-%dT%H:%M")}
+
+
+def _picked(params) -> str | None:
+    """The chosen value in words, or None when `params` is not one value of a datetime picker."""
+    if not isinstance(params, dict) or len(params) != 1:
+        return None
+    (mode, value), = params.items()
+    if mode not in PICKED or not isinstance(value, str) or not PICKED[mode][0].fullmatch(value):
+        return None
+    try:
+        moment = dt.datetime.strptime(value, PICKED[mode][1])
+    except ValueError:
+        return None
+    day, clock = f"{moment.year}年{moment.month}月{moment.day}日", f"{moment:%H:%M}"
+    return {"date": day, "time": clock, "datetime": f"{day} {clock}"}[mode]
 
 
 @bp.get("/api/<user_id>/messages")
@@ -261,4 +293,3 @@ def _rewrite_url(url: str) -> str:
     if base and url.startswith(base + "/"):
         return url[len(base):]
     return url
-

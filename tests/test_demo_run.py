@@ -1,6 +1,7 @@
 """`make run`'s demo mode, as a separate process: no LINE credentials, built-in emulator, signed follow."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -8,6 +9,8 @@ import sys
 import threading
 import urllib.request
 from pathlib import Path
+
+from simulator.demo_users import DEMO_USERS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,6 +21,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _json(url: str, payload: dict | None = None) -> dict:
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.load(answer)
+
+
 def test_demo_bot_answers_a_signed_follow(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "DATABASE_URL", "SECRET_KEY"))}
@@ -26,6 +36,12 @@ def test_demo_bot_answers_a_signed_follow(tmp_path):
     upgrade = subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True,
                              timeout=120)
     assert upgrade.returncode == 0, upgrade.stderr
+    # The rest of `make run`'s set-up (Makefile, target run), with fewer listings; twice, as each start does.
+    for _ in range(2):
+        for args in (["jobs", "generate", "--count", "200", "--seed", "1", "--if-empty"], ["simulator", "demo-users"]):
+            done = subprocess.run([*flask, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr
+    assert "新しく作成: 0人" in done.stdout
     server = subprocess.Popen([*flask, "run", "--port", str(port), "--with-threads"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -46,6 +62,15 @@ def test_demo_bot_answers_a_signed_follow(tmp_path):
                                      "text", "使い方"], cwd=ROOT, env=env, capture_output=True, text=True,
                                     timeout=60)
         assert help_reply.stdout.strip() == "[flex] ハローワーク大村 LINE公式アカウントの使い方"
+
+        # The demo friends are ready in the simulator: known to the emulator, following, with their data.
+        simulator = f"http://127.0.0.1:{port}/simulator/api"
+        ready = {u["displayName"]: u for u in _json(f"{simulator}/users")["users"]}
+        assert all(ready[d.name]["userId"] == d.line_user_id and not ready[d.name]["blocked"] for d in DEMO_USERS)
+        hanako = DEMO_USERS[0].line_user_id
+        assert _json(f"{simulator}/{hanako}/postback", {"data": "v=1&a=search.saved"})["status"] == 200
+        shown = "".join(i["html"] for i in _json(f"{simulator}/{hanako}/messages")["items"] if i["from"] == "bot")
+        assert "保存した検索条件(2/3件)" in shown and "大村市の正社員" in shown
     finally:
         server.terminate()
         server.wait(timeout=30)

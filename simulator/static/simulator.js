@@ -1,8 +1,10 @@
-// LINE simulator page: users, follow/block, sending, polling the conversation, taps and the rich menu.
+// LINE simulator page: users, follow/block, sending, polling the conversation, taps, the rich menu and
+// the datetime picker (a native date/time input in a dialog, answered with a postback as LINE does).
 (function () {
   "use strict";
 
   var body, api, chat, userSelect, statusLine, textInput, sendButton, followButton, blockButton;
+  var picker, pickerInput, pickerLabel, pickerTitle, pickerError, pickerAction = null;
   var currentUser = "";
   var count = 0;
   var blocked = true;
@@ -117,10 +119,67 @@
       // LINE also posts the switch's data to the webhook (the bot answers nothing).
       if (action.data && currentUser && !blocked) { act("/postback", { data: action.data }); }
     } else if (action.type === "datetimepicker") {
-      setStatus("日時選択（datetimepicker）はシミュレーターでは未対応です");
+      openPicker(action);
     } else {
       setStatus("このアクション（" + action.type + "）はシミュレーターでは未対応です");
     }
+  }
+
+  // LINE's picker modes, the input that stands in for each, and LINE's value formats. LINE also
+  // accepts a lower-case "t" in datetime values; the input needs "T".
+  var PICKER_MODES = {
+    date: { input: "date", label: "日付", title: "日付を選択", length: 10, pattern: /^\d{4}-\d{2}-\d{2}$/ },
+    time: { input: "time", label: "時刻", title: "時刻を選択", length: 5, pattern: /^\d{2}:\d{2}$/ },
+    datetime: { input: "datetime-local", label: "日時", title: "日時を選択", length: 16, pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/ }
+  };
+
+  function pickerValue(mode, value) {
+    var text = String(value || "").replace("t", "T");
+    return PICKER_MODES[mode].pattern.test(text) ? text : "";
+  }
+
+  function openPicker(action) {
+    var mode = PICKER_MODES[action.mode] ? action.mode : "datetime";
+    var spec = PICKER_MODES[mode];
+    pickerAction = { data: action.data || "", mode: mode };
+    pickerInput.type = spec.input;
+    if (mode === "date") { pickerInput.removeAttribute("step"); } else { pickerInput.step = "60"; }
+    pickerInput.min = pickerValue(mode, action.min);
+    pickerInput.max = pickerValue(mode, action.max);
+    pickerInput.value = pickerValue(mode, action.initial);
+    pickerTitle.textContent = spec.title;
+    pickerLabel.textContent = spec.label;
+    pickerError.textContent = "";
+    picker.showModal();
+    pickerInput.focus();
+  }
+
+  function range() {
+    var parts = [pickerInput.min, pickerInput.max].map(function (v) { return v.replace("T", " "); });
+    if (parts[0] && parts[1]) { return parts[0] + "〜" + parts[1] + "の間で選んでください"; }
+    if (parts[0]) { return parts[0] + "以降を選んでください"; }
+    return parts[1] + "までの間で選んでください";
+  }
+
+  function submitPicker(event) {
+    event.preventDefault();
+    if (!pickerAction) { picker.close(); return; }
+    var spec = PICKER_MODES[pickerAction.mode];
+    if (!pickerInput.value) {
+      pickerError.textContent = spec.label + "を選んでください";
+      return;
+    }
+    if (pickerInput.validity.rangeUnderflow || pickerInput.validity.rangeOverflow) {
+      pickerError.textContent = range();
+      return;
+    }
+    var params = {};
+    params[pickerAction.mode] = pickerInput.value.slice(0, spec.length);  // no seconds, as LINE
+    var data = pickerAction.data;
+    pickerAction = null;
+    picker.close();
+    // LINE shows nothing in the chat for a picker: it only posts the choice to the webhook.
+    act("/postback", { data: data, params: params });
   }
 
   function onTap(event) {
@@ -156,8 +215,16 @@
     sendButton = $("sim-send");
     followButton = $("sim-follow");
     blockButton = $("sim-block");
+    picker = $("sim-picker");
+    pickerInput = $("sim-picker-input");
+    pickerLabel = $("sim-picker-label");
+    pickerTitle = $("sim-picker-title");
+    pickerError = $("sim-picker-error");
     placeAreas();
     showMenu(body.getAttribute("data-default-alias"));
+    $("sim-picker-form").addEventListener("submit", submitPicker);
+    $("sim-picker-cancel").addEventListener("click", function () { pickerAction = null; picker.close(); });
+    picker.addEventListener("close", function () { pickerAction = null; });
 
     $("sim-new-user").addEventListener("submit", function (event) {
       event.preventDefault();

@@ -2,6 +2,7 @@
 emulator mounted in the same app (/emulator), as `make run` serves it."""
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 
@@ -26,28 +27,64 @@ def _placeholder(environ, start_response):
     return [b"starting"]
 
 
-@pytest.fixture
-def demo_server(database_url, tmp_path):
+# What `make run` does before it serves (Makefile, target run), with fewer listings.
+MAKE_RUN_SETUP = (("jobs", "generate", "--count", "300", "--seed", "1", "--if-empty"),
+                  ("simulator", "demo-users"))
+
+
+def run_cli(settings: Settings, *args: str) -> str:
+    """A `flask --app app ...` command in an app of its own, as a separate process would run it."""
+    app = create_app(settings)
+    try:
+        result = app.test_cli_runner().invoke(args=list(args))
+        assert result.exit_code == 0, (args, result.output)
+        return result.output
+    finally:
+        app.extensions["bot"].line.close()
+        app.extensions["bot"].db.dispose()
+
+
+@contextlib.contextmanager
+def serving(database_url: str, tmp_path, setup=()):
     """(app, base_url): the demo app on a free port. The socket is bound first, so the settings can
-    point the SDK at this very server's /emulator; then the app is built and put behind the socket."""
+    point the SDK at this very server's /emulator; then `setup` runs (CLI commands, before the app
+    starts, as in `make run`), and the app is built and put behind the socket."""
     server = make_server("127.0.0.1", 0, _placeholder, threaded=True, request_handler=QuietHandler)
     base_url = f"http://127.0.0.1:{server.port}"
     settings = Settings(demo=True, channel_secret=DEMO_SECRET, channel_access_token=DEMO_TOKEN,
                         api_base_url=base_url + EMULATOR_MOUNT, data_api_base_url=base_url + EMULATOR_MOUNT,
                         database_url=database_url, secret_key="s" * 40, public_base_url=base_url,
                         line_timeout=5.0)
+    for args in setup:
+        run_cli(settings, *args)
     app = create_app(settings)
     app.config["TESTING"] = True
     app.instance_path = str(tmp_path / "instance")
     server.app = app
     thread = threading.Thread(target=server.serve_forever, name="simulator-live-server", daemon=True)
     thread.start()
-    yield app, base_url
-    server.shutdown()
-    thread.join(timeout=10)
-    services = app.extensions["bot"]
-    services.line.close()
-    services.db.dispose()
+    try:
+        yield app, base_url
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        services = app.extensions["bot"]
+        services.line.close()
+        services.db.dispose()
+
+
+@pytest.fixture
+def demo_server(database_url, tmp_path):
+    """The demo app on an empty database."""
+    with serving(database_url, tmp_path) as served:
+        yield served
+
+
+@pytest.fixture
+def made_demo_server(database_url, tmp_path):
+    """The demo app as `make run` leaves it: listings and the demo friends made before it started."""
+    with serving(database_url, tmp_path, MAKE_RUN_SETUP) as served:
+        yield served
 
 
 @pytest.fixture

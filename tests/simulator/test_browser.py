@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.simulator.phone import Phone
+
 REPLY = "reply"  # the emulator's name for LINE's reply endpoint
 
 
@@ -13,15 +15,10 @@ def test_simulator_follow_and_rich_menu(in_browser, demo_server, database_url, a
 
 
 def _scenario(page, app, database_url, artifacts_dir):
-    errors = []
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("response", lambda r: r.status >= 400 and errors.append(f"{r.status} {r.url}"))
-
+    phone = Phone(page)
     page.goto("/simulator/")
     page.fill("#sim-new-name", "大村 花子")
     page.click("#sim-create")
-    # (page.wait_for_function would need 'unsafe-eval', which the page's CSP refuses: use locators.)
     page.locator("#sim-follow:not([disabled])").click()
 
     chat = page.locator("#sim-chat")
@@ -30,7 +27,7 @@ def _scenario(page, app, database_url, artifacts_dir):
     assert greeting_count >= 1
     assert page.locator("#sim-text").is_enabled()
 
-    area = page.locator(".sim-richmenu:not([hidden]) .sim-area[aria-label='求人を探す']")
+    area = phone.menu_area("求人を探す")
     box = area.bounding_box()
     assert box and box["width"] > 100 and box["height"] > 50, box
     area.click()
@@ -40,7 +37,7 @@ def _scenario(page, app, database_url, artifacts_dir):
     assert reply.locator("[data-action]").count() >= 1, "the search menu offers buttons"
     assert "求人を探す" in reply.inner_text() and "かんたん検索" in reply.inner_text()
     # What the page shows came through the emulator: the greeting and the menu were LINE replies.
-    user_id = page.eval_on_selector("#sim-user", "e => e.value")
+    user_id = phone.user_id()
     records = app.extensions["emulator"].state.records(user_id=user_id)
     assert sum(r["endpoint"] == REPLY for r in records) >= 2, [r["endpoint"] for r in records]
 
@@ -51,7 +48,7 @@ def _scenario(page, app, database_url, artifacts_dir):
     assert path.stat().st_size > 5_000
 
     # The tab switch shows the other menu.
-    page.locator(".sim-richmenu:not([hidden]) .sim-area[aria-label='相談・イベント']").click()
+    phone.menu_area("相談・イベント").click()
     page.locator(".sim-richmenu[data-alias='main-consult']:not([hidden])").wait_for()
 
-    assert errors == []
+    assert phone.errors == []
