@@ -45,6 +45,7 @@ class Figure:
 class Context:
     quick: bool = False
     emulator: str = "process"  # "process" (own interpreter, own GIL) or "thread" (in this process)
+    soak: int | None = None    # webhook: events before the web worker's RSS is read (None: the default)
     notes: list[str] = dataclasses.field(default_factory=list)
 
     def scale(self, full: int, quick: int) -> int:

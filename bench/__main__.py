@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--only NAME] [--emulator process|thread]"""
+"""python -m bench [--quick] [--only NAME] [--emulator process|thread] [--soak EVENTS]"""
 from __future__ import annotations
 
 import argparse
@@ -22,13 +22,18 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv=None) -> int:
     parser = _Parser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes (under a minute)")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (a few minutes)")
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), metavar="NAME",
                         help=f"run only this benchmark (repeatable): {', '.join(sorted(BENCHMARKS))}")
     parser.add_argument("--emulator", choices=("process", "thread"), default="process",
                         help="LINE emulator in its own process (default, own GIL) or in a thread here")
+    parser.add_argument("--soak", type=int, metavar="EVENTS",
+                        help="webhook: events served before the web worker's RSS is read "
+                             "(default 10,000; 1,500 with --quick)")
     args = parser.parse_args(argv)
-    ctx = Context(quick=args.quick, emulator=args.emulator)
+    if args.soak is not None and args.soak < 1:
+        parser.error("--soak must be a positive number of events")
+    ctx = Context(quick=args.quick, emulator=args.emulator, soak=args.soak)
     names = args.only or list(BENCHMARKS)
     started = time.perf_counter()
     figures = []

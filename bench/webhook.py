@@ -34,6 +34,10 @@ from simulator import webhook_events as ev
 SECRET = "0123456789abcdef0123456789abcdef"
 CONCURRENCY = 16   # connections of the closed loop: twice the Procfile's 2 workers × 4 threads
 OPEN_SHARE = 0.7
+# Events the last bot server serves before its workers' RSS is read. The issue asks for 100,000: at the
+# ~50-100 events/s this machine manages that is 20-30 minutes, beyond `make bench`'s 15-minute budget,
+# so the full run serves SOAK and `python -m bench --only webhook --soak 100000` does the full count.
+SOAK = 10_000
 RATE_GOAL = "≥ 60 % of the echo bot"
 P99_GOAL = "< 100 ms at 70 % of max"
 TODAY = dt.date(2026, 11, 25)
@@ -247,8 +251,8 @@ def memory_figure(ctx, server: Server) -> Figure:
 
 
 def run(ctx) -> list[Figure]:
-    n_users, n_jobs = ctx.scale(2_000, 300), ctx.scale(5_000, 1_000)
-    soak_total = ctx.scale(100_000, 10_000)
+    n_users, n_jobs = ctx.scale(600, 200), ctx.scale(5_000, 1_000)
+    soak_total = ctx.soak or ctx.scale(SOAK, 1_500)
     kinds = ", ".join(sorted({k for _, k, _ in mix(["42040-00000001"])}))
     ctx.log(f"webhook: {n_users:,} users, {n_jobs:,} listings; databases: {', '.join(backends())}")
     results, figures = {}, []
@@ -265,6 +269,9 @@ def run(ctx) -> list[Figure]:
                     if backend == backends()[-1]:
                         soak(ctx, server, traffic, soak_total, results[backend]["max"].rate)
                         figures.append(memory_figure(ctx, server))
+                        if server.served < 100_000:
+                            ctx.note(f"web worker RSS [{backend}]: SCALED DOWN to {server.served:,} events "
+                                     f"(issue: 100,000; run with --soak 100000 for the full count)")
                     command = server.gunicorn.command
                 finally:
                     server.close()
