@@ -6,9 +6,11 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from sqlalchemy import select, update
 
-from bot.models import AuditLog, OutboxMessage, StaffRecommendation, User, utcnow
+from bot.line.dispatcher import Dispatcher
+from bot.models import AuditLog, OutboxMessage, RecommendedJob, StaffRecommendation, User, utcnow
 from bot.models.user import BLOCKED
 from bot.router import encode_postback
 from tests.factories import add_jobs, job
@@ -16,6 +18,15 @@ from tests.test_dispatcher import dispatch
 
 PATH = "/console/recommendations"
 TOKYO = ZoneInfo("Asia/Tokyo")
+DAY = dt.datetime(2026, 11, 25, 20, 45, tzinfo=TOKYO)  # not yet night; the console signs out after 30 idle minutes
+NIGHT = dt.datetime(2026, 11, 25, 21, 10, tzinfo=TOKYO)
+
+
+@pytest.fixture(autouse=True)
+def daytime():
+    """Office hours unless a test says otherwise: at night the pushes wait for the morning."""
+    with time_machine.travel(DAY, tick=True):
+        yield
 
 
 def token(client):
@@ -106,3 +117,41 @@ def test_a_post_without_csrf_is_refused(staff_client, db, people):
     assert answer.status_code == 400
     with db.session() as s:
         assert s.scalar(select(StaffRecommendation)) is None
+
+
+def test_not_enough_quota_is_refused_with_the_numbers(staff_client, db, emulator, people):
+    add_jobs(db, job(job_number="42040-00008401"))
+    emulator.set_quota(1)
+    answer = post(staff_client, jobs="42040-00008401", users=f"{people[0][1]}\n{people[1][1]}")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "今月の残り配信可能数 1通" in page and "2通が必要" in page
+    with db.session() as s:
+        assert s.scalar(select(StaffRecommendation)) is None and s.scalar(select(RecommendedJob)) is None
+    emulator.set_quota(None)
+    assert post(staff_client, jobs="42040-00008401", users=f"{people[0][1]}\n{people[1][1]}").status_code == 302
+
+
+def test_at_night_it_waits_for_the_morning_and_staff_are_told_when(staff_client, app, line, db, people):
+    add_jobs(db, job(job_number="42040-00008501"))
+    (user, uid) = people[0]
+    with time_machine.travel(NIGHT, tick=False):
+        tonight = post(staff_client, jobs="42040-00008501", users=str(uid), deadline=NIGHT.date().isoformat())
+        assert "応募期限日は11月26日以降" in tonight.get_data(as_text=True)
+        answer = post(staff_client, jobs="42040-00008501", users=str(uid),
+                      deadline=(NIGHT.date() + dt.timedelta(days=7)).isoformat())
+        assert answer.status_code == 302
+        assert "11月26日 8:00に送信します" in staff_client.get(PATH).get_data(as_text=True)
+        before = len(line.received(user))
+        worker = Dispatcher(app.extensions["bot"])
+        try:
+            assert worker.run_once() == 0  # nothing due tonight
+        finally:
+            worker.close()
+        assert len(line.received(user)) == before
+    with db.session() as s:
+        [row] = s.scalars(select(OutboxMessage).where(OutboxMessage.source.like("staffrec:%"))).all()
+        assert row.next_attempt_at == dt.datetime(2026, 11, 26, 8, 0, tzinfo=TOKYO)
+        assert s.scalar(select(RecommendedJob.run_key).where(RecommendedJob.user_id == uid)).startswith("staff:")
+    with time_machine.travel(dt.datetime(2026, 11, 26, 8, 0, 30, tzinfo=TOKYO), tick=False):
+        dispatch(app)
+    assert len(line.received(user)) == before + 1 and "応募期限日" in str(line.received(user)[-1])
