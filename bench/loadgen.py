@@ -25,6 +25,7 @@ class Run:
     latencies: list = dataclasses.field(default_factory=list)  # seconds, one per answered request
     statuses: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     late_start: float = 0.0  # open loop: how far behind schedule the sender fell at worst (s)
+    cores: dict = dataclasses.field(default_factory=dict)  # CPU cores used meanwhile, by whom (webhook)
 
     @property
     def rate(self) -> float:

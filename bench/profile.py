@@ -2,6 +2,7 @@
 
     python -m bench.profile webhook [--events N]      # the bench's webhook mix through /callback
     python -m bench.profile dispatcher [--rows N]     # outbox rows to the emulator until idle
+    python -m bench.profile kinds [--events N]        # median CPU per event kind of the mix (no profiler)
 
 Both run in this process against the emulator in its own process, on a fresh SQLite database (or
 --database postgresql). The webhook profile posts the requests one after another through Flask's test
@@ -55,6 +56,41 @@ def webhook(emulator, url: str, n: int, profiler) -> str:
     return f"{n:,} webhook events of the bench mix"
 
 
+def kinds(emulator, url: str, n: int, profiler) -> str:
+    """CPU time of each kind of the webhook mix, one event at a time, through the same app."""
+    import statistics
+    import time
+
+    from app import create_app
+    from bench.webhook import Traffic, _load_jobs
+    from simulator import webhook_events as ev
+
+    numbers = _load_jobs(url, 5_000)
+    users = [ev.new_user_id() for _ in range(200)]
+    emulator.add_users(users)
+    app = create_app(_settings(emulator.base_url, url))
+    client, traffic = app.test_client(), Traffic(emulator, users, numbers, seed=3)
+    for body, signature in traffic.follows(users):
+        client.post("/callback", data=body, headers={"X-Line-Signature": signature})
+    lines, entries = [], traffic.mix
+    for weight, kind, value in entries:
+        traffic.mix, traffic.weights = [(weight, kind, value)], [1]
+        costs = []
+        for body, signature in traffic.requests(n):
+            start = time.process_time()
+            client.post("/callback", data=body, headers={"X-Line-Signature": signature})
+            costs.append((time.process_time() - start) * 1000)
+        sample = traffic.requests(1)[0][0].decode()
+        what = sample.split('"text": "')[1].split('"')[0] if kind == "text" else \
+            sample.split('"data": "')[1].split('"')[0].split("&j=")[0].split("&q=")[0] if kind == "postback" else kind
+        lines.append(f"{weight:3d} %  {kind:8} {what[:30]:30}  median {statistics.median(costs):5.1f} ms CPU, "
+                     f"max {max(costs):5.1f}")
+    app.extensions["bot"].line.close()
+    app.extensions["bot"].db.dispose()
+    print("\n".join(lines))
+    return f"CPU per event kind, {n} events each"
+
+
 def dispatcher(emulator, url: str, n: int, profiler) -> str:
     from bench.dispatcher import _services
     from bot.line import outbox
@@ -79,7 +115,7 @@ def dispatcher(emulator, url: str, n: int, profiler) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.splitlines()[0])
-    parser.add_argument("path", choices=("webhook", "dispatcher"))
+    parser.add_argument("path", choices=("webhook", "dispatcher", "kinds"))
     parser.add_argument("--events", "--rows", dest="n", type=int, default=None)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--all", action="store_true", help="show library frames too")
@@ -90,10 +126,12 @@ def main(argv=None) -> int:
         print("bench.profile: pyinstrument is missing: pip install -e '.[dev]'", file=sys.stderr)
         return 2
     profiler = Profiler(interval=0.0005)
-    n = args.n or {"webhook": 1_000, "dispatcher": 5_000}[args.path]
+    n = args.n or {"webhook": 1_000, "dispatcher": 5_000, "kinds": 40}[args.path]
     with tempfile.TemporaryDirectory() as workdir, started("process") as emulator, \
             fresh_database(args.database, workdir) as url:
-        what = {"webhook": webhook, "dispatcher": dispatcher}[args.path](emulator, url, n, profiler)
+        what = {"webhook": webhook, "dispatcher": dispatcher, "kinds": kinds}[args.path](emulator, url, n, profiler)
+    if args.path == "kinds":
+        return 0
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"profile-{args.path}-{args.database}.txt"
     text = profiler.output_text(unicode=True, color=False, show_all=args.all)

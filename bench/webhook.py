@@ -77,7 +77,6 @@ class Traffic:
         self.mix = mix(job_numbers)
         self.weights = [w for w, _, _ in self.mix]
         self.turn = 0
-        self.newcomers: list[str] = []
 
     def follows(self, users: list[str]) -> list[tuple[bytes, str]]:
         return self._sign([("follow", u, None) for u in users])
@@ -87,7 +86,6 @@ class Traffic:
         for _, kind, value in self.rng.choices(self.mix, self.weights, k=n):
             if kind == "follow":
                 user = ev.new_user_id()
-                self.newcomers.append(user)
             else:
                 user = self.users[self.turn % len(self.users)]
                 self.turn += 1
@@ -206,10 +204,13 @@ def measure_server(ctx, server: Server, traffic: Traffic, pool: list[str]) -> di
     return {"max": top, "open": steady, "rate": rate}
 
 
-def soak(ctx, server: Server, traffic: Traffic, total: int, rate: float) -> None:
-    """Keeps the mix coming until the server has served `total` events, RSS noted after each chunk."""
+def soak(ctx, server: Server, traffic: Traffic, pool: list[str], total: int, rate: float) -> None:
+    """Keeps the mix coming until the server has served `total` events, RSS noted after each chunk.
+    The emulator forgets what it received between chunks (each is verified first), so that its own
+    memory stays bounded over a long soak."""
     chunk_seconds = 20
     while server.served < total:
+        server.emulator.add_users(pool)
         n = min(total - server.served, max(500, int(rate * chunk_seconds)))
         run = server.run("soak", traffic.requests(n))
         rate = run.rate
@@ -267,7 +268,7 @@ def run(ctx) -> list[Figure]:
                     traffic = Traffic(emulator, pool, numbers, seed=7)
                     results[backend] = measure_server(ctx, server, traffic, pool)
                     if backend == backends()[-1]:
-                        soak(ctx, server, traffic, soak_total, results[backend]["max"].rate)
+                        soak(ctx, server, traffic, pool, soak_total, results[backend]["max"].rate)
                         figures.append(memory_figure(ctx, server))
                         if server.served < 100_000:
                             ctx.note(f"web worker RSS [{backend}]: SCALED DOWN to {server.served:,} events "
