@@ -11,7 +11,7 @@ import logging
 
 from linebot.v3.webhooks import MessageEvent, PostbackEvent, TextMessageContent
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from bot import conversation, messages, users
 from bot.line import outbox
@@ -68,6 +68,8 @@ class EventProcessor:
         except Duplicate:
             log.info("event %s already processed; skipped", event_id)
             return
+        except (OperationalError, InterfaceError):
+            raise  # the database is unreachable: nothing was claimed, the webhook asks LINE to redeliver
         except Exception:  # noqa: BLE001 - any handler failure: log, mark done, apologise
             log.exception("handler failed for event %s (%s)", event_id, name)
             self._mark_done(event_id, name)
@@ -135,6 +137,12 @@ class EventProcessor:
         line = self.services.line
         if reply_token:
             result = line.reply(reply_token, replies)
+            if result.outcome == "retry" and result.status is None:
+                # A timeout: LINE may have delivered it. A reply has no retry key, but its token is used
+                # once: resending tells (accepted, or 400 for a token the first attempt already spent).
+                again = line.reply(reply_token, replies)
+                if again.outcome == "sent" or again.status == 400:
+                    return
             if result.outcome == "sent":
                 return
             log.warning("reply for event %s failed (%s); queued as a push", event_id, result.error)
