@@ -2,6 +2,7 @@
 
 Every valid request is answered 200, even when a handler fails: LINE would otherwise redeliver, and the
 failure is ours to log, not LINE's to retry. Invalid requests get 400 and leave no trace in the database.
+The one exception is an unreachable database: 503, so that LINE redelivers once it is back.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import re
 
 from flask import Blueprint, current_app, request
 from linebot.v3 import WebhookParser
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.event_processor import EventProcessor
 from bot.line.limits import USER_ID
@@ -87,11 +89,17 @@ def callback():
 
     parser = WebhookParser(services.settings.channel_secret, skip_signature_verification=lambda: True)
     processor = EventProcessor(services)
-    for event, raw in _parse(parser, text, data):
-        wrong = malformed_id(raw)
-        if wrong:
-            log.warning("dropped an event with a malformed %s (type=%r)", wrong, raw.get("type"))
-            continue
-        processor.process(event, raw)
+    try:
+        for event, raw in _parse(parser, text, data):
+            wrong = malformed_id(raw)
+            if wrong:
+                log.warning("dropped an event with a malformed %s (type=%r)", wrong, raw.get("type"))
+                continue
+            processor.process(event, raw)
+    except (OperationalError, InterfaceError) as exc:
+        # The database is down: not a 200, so that LINE redelivers (webhook redelivery on); events of
+        # this request already processed are then skipped by their webhookEventId.
+        log.error("webhook answered 503, the database is unavailable: %s", type(exc.orig or exc).__name__)
+        return {"message": "database unavailable"}, 503
     return "OK", 200
 

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import click
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.line.client import SendResult
 from bot.line.limits import MAX_MULTICAST
@@ -217,11 +218,22 @@ class Dispatcher:
     def run(self, until_idle: bool = False) -> int:
         """Sends until stopped (or, with until_idle, until nothing is due); returns rows handled."""
         handled = 0
+        outage = 0
         while not self.stop.is_set():
-            count = self.run_once()
+            try:
+                count = self.run_once()
+                idle = count == 0 and until_idle and not self._waiting()
+            except (OperationalError, InterfaceError) as exc:
+                # The database went away (restart, failover): keep the process and try again. Rows sent
+                # but not yet marked keep their lease and are resent with their keys (LINE answers 409).
+                outage += 1
+                log.warning("dispatcher: database unavailable (%s); retrying", type(exc.orig or exc).__name__)
+                self.stop.wait(min(self.config.backoff_max, self.config.idle_wait * 2 ** min(outage, 5)))
+                continue
+            outage = 0
             handled += count
             if count == 0:
-                if until_idle and not self._waiting():
+                if idle:
                     break
                 self.stop.wait(self.config.idle_wait)
         return handled
