@@ -122,10 +122,20 @@ def load_staff(user_id: str) -> Staff | None:
         return None
     with _db().session() as s:
         staff = s.get(Staff, int(staff_id))
+        signed_out = staff is not None and _signed_out_since(s, staff.id, session.get(_STARTED, 0))
     # A deactivated account or a reset password ends the session at the next request.
-    if staff is None or not staff.active or staff.password_fingerprint != fingerprint:
+    if staff is None or not staff.active or staff.password_fingerprint != fingerprint or signed_out:
         return None
     return staff
+
+
+def _signed_out_since(s: Session, staff_id: int, started: float) -> bool:
+    """Whether this person signed out after this session began. The session lives in a signed cookie
+    that cannot be taken back, so a copy of it (a shared PC, a stolen cookie) would otherwise outlive
+    the sign-out; the audit log's record of the sign-out is what ends it (in every browser)."""
+    since = dt.datetime.fromtimestamp(started, dt.timezone.utc)
+    return s.scalar(select(AuditLog.id).where(AuditLog.staff_id == staff_id, AuditLog.action == "logout",
+                                              AuditLog.at >= since).limit(1)) is not None
 
 
 def start_session() -> None:
