@@ -64,8 +64,8 @@ def valid_value(check, own_ids: list[int]) -> str | None:
     elif what == "choice":
         candidates = list(free["values"])
     else:
-        candidates = {"words": ["介護"], "token": ["abc"], "job_number": [PUBLIC_JOB]}.get(
-            what, ["1", PUBLIC_JOB, "2026-12-02", "10:00", "abc"])
+        candidates = {"words": ["介護"], "job_number": [PUBLIC_JOB]}.get(
+            what, ["abc", "1", PUBLIC_JOB, "20261202", "2026-12-02", "10:00"])
     for raw in candidates:
         try:
             check(raw)
