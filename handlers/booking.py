@@ -13,6 +13,7 @@ from bot.router import Context, Router, choice, encode_postback, integer, token
 
 FLOW = "booking"
 QUICK_REPLY_MAX = 13
+QUIT_WORDS = ("やめる", "中止", "キャンセル")
 PHONE = f"{links.OFFICE_NAME}({links.OFFICE_PHONE})"
 EXPIRED = ("お手続きの途中で時間が経ったため、予約の手続きは終了しました。"
            "お手数ですが、もう一度「相談を予約する」からお進みください。")
@@ -148,12 +149,15 @@ def topic(ctx: Context):
         return _restart()
     conversation.advance(conv, "note", topic=ctx.params["t"])
     return [messages.text(f"ご相談したいことがあれば、{service.NOTE_MAX}文字以内で入力して送ってください。"
-                          "特になければ「特になし」を押してください。", [_qr("特になし", "booking.skip")])]
+                          "特になければ「特になし」を押してください。",
+                          [_qr("特になし", "booking.skip"), _qr("やめる", "booking.quit")])]
 
 
 def note(ctx: Context):
     conv = ctx.conversation
     body = ctx.text.strip()
+    if body in QUIT_WORDS:
+        return quit_flow(ctx)
     if len(body) > service.NOTE_MAX:
         return [messages.text(f"{service.NOTE_MAX}文字以内でお願いします(いまは{len(body)}文字です)。"
                               "短くして、もう一度送ってください。", [_qr("特になし", "booking.skip")])]

@@ -245,6 +245,14 @@ def test_quit_and_information(line, db, friend):
     line.say(friend, "相談を予約")
     line.tap(friend, "v=1&a=booking.quit")
     assert "中止しました" in last(line, friend)["text"]
+    line.say(friend, "相談を予約")
+    line.tap(friend, postbacks(last(line, friend))["12月2日(水)"])
+    line.tap(friend, postbacks(last(line, friend))["10:00"])
+    line.tap(friend, postbacks(last(line, friend))["その他"])
+    line.say(friend, "やめる")
+    assert "中止しました" in last(line, friend)["text"]
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Booking)) == 0
     line.tap(friend, "v=1&a=consult.info")
     info = postbacks(last(line, friend))
     assert info["相談を予約する"] == "v=1&a=booking.start" and info["予約の確認・変更・取消"] == "v=1&a=booking.mine"
