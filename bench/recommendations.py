@@ -1,36 +1,44 @@
-"""Weekly おすすめ求人 at size: set-wise matching, then the pushes through the dispatcher to the emulator.
+"""Weekly おすすめ求人 at size: set-wise matching, then the pushes through the dispatcher, both to the LINE
+emulator and to the null LINE of bench/stub.py.
 
 Users (bulk inserted) allow recommendations and hold three saved conditions each, drawn from a small
 vocabulary (municipalities, occupation majors, a few words, employment types), so conditions repeat as
 they do in reality. The open listings (bot.jobs.generator through the real upsert) were all received
 in the week before the run. Figure 1 times bot.recommendations.people() + matches() (who gets which
 jobs); the baseline is a naive per-user loop (for each user, for each saved condition, count + first
-10 of the same where() and window) on a sample of users, extrapolated to all. Figure 2 is the time
-from the start of bot.recommendations.run() (matching + queueing into the outbox) to the dispatcher
-going idle after the last push to the emulator, verified there: every outbox recipient got exactly
-one message, and nobody else got one.
+10 of the same where() and window) on a sample of users, extrapolated to all. The "last push" figures
+time bot.recommendations.run() (matching, rendering, queueing in batches) with a dispatcher working
+alongside in its own process, as the Procfile's clock and worker do, until the last push was accepted;
+verified at the server: every outbox recipient got exactly one message, and nobody else got one. Their
+baseline is the naive matching loop alone (without any queueing or sending), so their ratio understates
+the gain.
 """
 from __future__ import annotations
 
+import collections
+import contextlib
 import datetime as dt
+import multiprocessing
+import queue
 import random
 import tempfile
 import time
+from unittest import mock
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, delete, func, insert, select, update
 
 from bench import BenchError, Figure
 from bench.databases import backends, fresh_database
 from bench.dispatcher import _services
 from bench.emulator import started
-from bench.probes import watchdog
 from bot import recommendations
 from bot.jobs import catalogue, generator, reference
 from bot.jobs.saved import default_name
+from bot.db import Database
 from bot.jobs.search import PAGE_SIZE, Conditions, where
 from bot.line import outbox
 from bot.line.dispatcher import Dispatcher, DispatcherConfig
-from bot.models import Job, Preferences, SavedSearch, User
+from bot.models import Job, Preferences, RecommendationMark, RecommendedJob, SavedSearch, User
 from bot.models.outbox import MERGED, SENT, OutboxMessage
 from simulator.emulator import new_user_id
 
@@ -115,20 +123,107 @@ def _naive(db, persons, tz) -> float:
     return time.perf_counter() - started_at
 
 
-def _one(ctx, backend, workdir, emulator, n_users, n_jobs) -> list[Figure]:
+def _worker(api_url: str, db_url: str, done, answers) -> None:
+    """The Procfile's worker, in its own process: sends while run() queues, stops once run() is done
+    and nothing is left; answers (rows handled, wall time of its last send)."""
+    services = _services(api_url, db_url)
+    worker = Dispatcher(services, DispatcherConfig(idle_wait=0.05))
+    handled, last = 0, time.time()
+    try:
+        while True:
+            finished = done.is_set()  # read before the claim: whatever run() queued is visible to it
+            count = worker.run_once()
+            if count:
+                handled, last = handled + count, time.time()
+            elif finished and not worker._waiting():
+                break
+            else:
+                time.sleep(0.05)
+    finally:
+        worker.close()
+        services.line.close()
+        services.db.dispose()
+    answers.put((handled, last))
+
+
+def _reset(db, active: int | None) -> None:
+    """A fresh week: no markers, no history, no outbox; only users 1..active allow recommendations."""
+    with db.session() as session:
+        for model in (RecommendationMark, RecommendedJob, OutboxMessage):
+            session.execute(delete(model))
+        session.execute(update(Preferences).values(recommendations=True))
+        if active is not None:
+            session.execute(update(Preferences).where(Preferences.user_id > active).values(recommendations=False))
+
+
+def _last_push(ctx, label, server, db_url, line_ids, expected, limit) -> dict:
+    """run() with a dispatcher process alongside, to the last push; checked at the server."""
+    server.add_users(line_ids)
+    # The null stub answers only push and multicast: its quota is taken as unlimited.
+    no_quota = mock.patch.object(recommendations, "quota_left", lambda line: None) \
+        if "stub" in label else contextlib.nullcontext()
+    services = _services(server.base_url, db_url)
+    spawn = multiprocessing.get_context("spawn")
+    done, answers = spawn.Event(), spawn.Queue()
+    worker = spawn.Process(target=_worker, args=(server.base_url, db_url, done, answers), daemon=True)
+    worker.start()
+    try:
+        t0 = time.time()
+        with no_quota:
+            report = recommendations.run(services, NOW)
+        t_queued = time.time() - t0
+        done.set()
+        try:
+            handled, last = answers.get(timeout=limit)
+        except queue.Empty:
+            raise BenchError(f"{label}: the dispatcher was not done within {limit:.0f} s") from None
+        with services.db.session() as session:
+            counts = {s: c for s, c in outbox.counts(session).items() if c}
+            rows = session.execute(select(OutboxMessage.recipients, OutboxMessage.payload_hash)
+                                   .where(OutboxMessage.source.like("recommend:%"),
+                                          OutboxMessage.status != MERGED)).all()
+    finally:
+        done.set()
+        worker.join(10)
+        if worker.is_alive():
+            worker.terminate()
+        services.line.close()
+        services.db.dispose()
+    recipients = collections.Counter(uid for to, _ in rows for uid in to)
+    if set(counts) - {SENT, MERGED}:
+        raise BenchError(f"{label}: rows left unsent: {counts}")
+    if report.quiet or report.skipped_quota or not report.sent == len(recipients) == expected:
+        raise BenchError(f"{label}: run() sent {report.sent:,} (quota-skipped {report.skipped_quota:,}, "
+                         f"quiet {report.quiet}), the outbox names {len(recipients):,}, matches() chose {expected:,}")
+    seen = server.summary(line_ids)
+    if seen["rejected"]:
+        raise BenchError(f"{label}: the server refused {seen['rejected']} calls, e.g. {seen['rejected_examples'][0]}")
+    received = {uid for uid, got in seen["texts"].items() if got}
+    extra = [uid for uid, got in seen["texts"].items() if len(got) > 1]
+    if received != set(recipients) or extra or max(recipients.values(), default=1) > 1:
+        raise BenchError(f"{label}: {len(received):,} users received a message at the server, outbox recipients "
+                         f"{len(recipients):,}, {len(extra):,} got more than one")
+    calls = sum(seen["calls"].get(k, 0) for k in ("push", "multicast"))
+    ctx.log(f"{label}: {report.sent:,} people, {len({h for _, h in rows}):,} distinct carousels, {calls:,} calls; "
+            f"run() {t_queued:.1f} s, last push {last - t0:.1f} s")
+    return {"people": report.sent, "carousels": len({h for _, h in rows}), "calls": calls,
+            "queued_s": round(t_queued, 3), "last_push_s": round(max(last, t0 + t_queued) - t0, 3),
+            "by_endpoint": seen["calls"]}
+
+
+def _one(ctx, backend, workdir, servers, n_users, n_jobs, n_emulated) -> list[Figure]:
     rng = random.Random(5)
+    label = f"recommendations [{backend}]"
     with fresh_database(backend, workdir) as url:
-        services = _services(emulator.base_url, url)
+        services = _services("http://127.0.0.1:9", url)  # matching only: LINE is not called
         db, tz = services.db, services.settings.tz
         try:
             t = time.perf_counter()
             _load_jobs(db, n_jobs)
             line_ids, n_distinct = _load_users(db, n_users, rng)
-            ctx.log(f"recommendations [{backend}]: {n_users:,} users, {3 * n_users:,} saved conditions "
-                    f"({n_distinct:,} distinct), {n_jobs:,} listings loaded in {time.perf_counter() - t:.1f} s")
-            emulator.add_users(line_ids)
+            ctx.log(f"{label}: {n_users:,} users, {3 * n_users:,} saved conditions ({n_distinct:,} distinct), "
+                    f"{n_jobs:,} listings loaded in {time.perf_counter() - t:.1f} s")
             key = recommendations.run_key(NOW, tz)
-
             # Figure 1: the set-wise matching, read-only (rolled back).
             with db.Session() as session:
                 t = time.perf_counter()
@@ -137,73 +232,56 @@ def _one(ctx, backend, workdir, emulator, n_users, n_jobs) -> list[Figure]:
                 chosen = recommendations.matches(session, persons, NOW, tz)
                 t_match = time.perf_counter() - t
             if len(persons) != n_users:
-                raise BenchError(f"recommendations [{backend}]: people() found {len(persons):,} of {n_users:,}")
-            # Baseline: the naive per-user loop on a sample, extrapolated.
+                raise BenchError(f"{label}: people() found {len(persons):,} of {n_users:,}")
             sample = random.Random(9).sample(persons, min(SAMPLE, len(persons)))
             _naive(db, sample[:20], tz)  # warm
             t_naive = _naive(db, sample, tz) * len(persons) / len(sample)
-            ctx.log(f"recommendations [{backend}]: set-wise matching {t_match:.1f} s (people() {t_people:.1f} s), "
-                    f"naive loop ≈ {t_naive:.1f} s; {len(chosen):,} users matched")
-
-            # Figure 2: the real run (matching + queueing), then the dispatcher until idle.
-            worker = Dispatcher(services, DispatcherConfig())
-            try:
-                t0 = time.perf_counter()
-                report = recommendations.run(services, NOW)
-                t_queued = time.perf_counter() - t0
-                ctx.log(f"recommendations [{backend}]: run() queued {report.sent:,} in {t_queued:.1f} s")
-                with watchdog(worker, emulator, max(240.0, n_users / 20)) as trouble:
-                    worker.run(until_idle=True)
-                t_last = time.perf_counter() - t0
-            finally:
-                worker.close()
-            with db.session() as session:
-                counts = {s: c for s, c in outbox.counts(session).items() if c}
-                recipients = set()
-                for (to,) in session.execute(select(OutboxMessage.recipients)
-                                             .where(OutboxMessage.source == f"recommend:{key}")):
-                    recipients.update(to or [])
+            ctx.log(f"{label}: set-wise matching {t_match:.1f} s (people() {t_people:.1f} s), naive loop ≈ "
+                    f"{t_naive:.1f} s; {len(chosen):,} users matched, {len(set(chosen.values())):,} distinct job lists")
         finally:
             services.line.close()
             db.dispose()
-    label = f"recommendations [{backend}]"
-    if trouble or set(counts) - {SENT, MERGED}:
-        raise BenchError(f"{label}: {trouble[0] if trouble else 'rows left unsent'}: {counts}")
-    if report.quiet or report.skipped_quota or report.sent != len(chosen):
-        raise BenchError(f"{label}: run() sent {report.sent:,} (quota-skipped {report.skipped_quota:,}, "
-                         f"quiet {report.quiet}) but matches() chose {len(chosen):,}")
-    seen = emulator.summary(line_ids)
-    if seen["rejected"]:
-        raise BenchError(f"{label}: the emulator refused {seen['rejected']} calls, e.g. {seen['rejected_examples'][0]}")
-    received = {uid for uid, got in seen["texts"].items() if got}
-    extra = [uid for uid, got in seen["texts"].items() if len(got) > 1]
-    if received != recipients or extra or len(recipients) != report.sent:
-        raise BenchError(f"{label}: {len(received):,} users received a message at the emulator, outbox recipients "
-                         f"{len(recipients):,}, run() sent {report.sent:,}, {len(extra):,} got more than one")
-    ctx.note(f"{label}: {n_users:,} users × 3 saved conditions ({n_distinct:,} distinct) over {n_jobs:,} listings "
-             f"received this week; {len(received):,} users got a carousel (verified at the emulator); "
-             f"matching = people() {t_people:.1f} s + matches() {t_match - t_people:.1f} s, read-only; "
-             f"baseline = per-user loop (count + first 10 per condition, same where() and window) on "
-             f"{len(sample)} sampled users, extrapolated ×{len(persons) / len(sample):,.0f}")
-    ctx.note(f"{label}: last push = run() (matching + queueing {report.sent:,} outbox rows: {t_queued:.1f} s) "
-             f"+ dispatcher until idle ({t_last - t_queued:.1f} s, {seen['calls']}) → emulator")
-    return [Figure(f"recommendation matching [{backend}]", t_match, "s", baseline=t_naive, goal=MATCH_GOAL,
-                   details={"users": n_users, "conditions": 3 * n_users, "distinct": n_distinct,
-                            "listings": n_jobs, "people_s": round(t_people, 3), "matched": len(chosen)}),
-            Figure(f"recommendations to last push [{backend}]", t_last, "s", goal=PUSH_GOAL,
-                   details={"queued_s": round(t_queued, 3), "sent": report.sent, "calls": seen["calls"]})]
+        figures = [Figure(f"recommendation matching [{backend}]", t_match, "s", baseline=t_naive, goal=MATCH_GOAL,
+                          details={"users": n_users, "conditions": 3 * n_users, "distinct": n_distinct,
+                                   "listings": n_jobs, "people_s": round(t_people, 3), "matched": len(chosen),
+                                   "job_lists": len(set(chosen.values()))})]
+        ctx.note(f"{label}: {n_users:,} users × 3 saved conditions ({n_distinct:,} distinct) over {n_jobs:,} listings "
+                 f"received this week; {len(chosen):,} matched with {len(set(chosen.values())):,} distinct job lists; "
+                 f"matching = people() {t_people:.1f} s + matches() {t_match - t_people:.1f} s, read-only; baseline = "
+                 f"per-user loop (count + first 10 per condition, same where() and window) on {len(sample)} sampled "
+                 f"users, extrapolated ×{len(persons) / len(sample):,.0f}")
+        for where, server in servers:
+            active = n_emulated if where == "emulator" else None
+            db = Database(url)
+            try:
+                _reset(db, active)
+            finally:
+                db.dispose()
+            size = n_users if active is None else min(active, n_users)
+            expected = sum(1 for user_id in chosen if user_id <= size)  # users are 1..n in load order
+            got = _last_push(ctx, f"{label} → {where}", server, url, line_ids[:size], expected,
+                             max(300.0, size / 20))
+            name = f"recommendations to last push [{backend}] → {where}"
+            if size < n_users:
+                name += f" ({size:,} of {n_users:,} users)"
+            figures.append(Figure(name, got["last_push_s"], "s", baseline=t_naive * size / n_users,
+                                  goal=PUSH_GOAL if size == n_users else "", details={"users": size, **got}))
+            ctx.note(f"{label} → {where}: {size:,} users; run() (matching, {got['carousels']:,} carousels rendered "
+                     f"once each, {got['people']:,} people queued in batches of {recommendations.BATCH}) took "
+                     f"{got['queued_s']:.1f} s with the dispatcher sending alongside; {got['calls']:,} calls "
+                     f"{got['by_endpoint']}; last push at {got['last_push_s']:.1f} s")
+        return figures
 
 
 def run(ctx) -> list[Figure]:
-    # The issue asks for 100,000 users; at the measured ~24 ms per person to queue and ~27 pushes/s through
-    # the dispatcher to the emulator, that would take hours here, so the full run is scaled down.
-    n_users, n_jobs = ctx.scale(5_000, 5_000), ctx.scale(10_000, 2_000)
-    if n_users < 100_000 and not ctx.quick:
-        ctx.note(f"recommendations: full run SCALED DOWN to {n_users:,} users / {3 * n_users:,} conditions "
-                 f"(issue: 100,000 / 300,000) with the issue's {n_jobs:,} listings: queueing (~24 ms/person) "
-                 f"and delivery (~27 push/s) would take hours at full size on {ctx.cpus} CPUs")
+    n_users, n_jobs = ctx.scale(100_000, 5_000), ctx.scale(10_000, 2_000)
+    # The emulator checks every carousel as LINE would (~50 ms each, one process): at the issue's size
+    # (~6,000 distinct carousels) it alone needs minutes, so it gets a slice of the users; the null stub
+    # shows the bot's own time at full size.
+    n_emulated = ctx.scale(10_000, 5_000)
     figures = []
-    with tempfile.TemporaryDirectory() as workdir, started(ctx.emulator) as emulator:
+    with tempfile.TemporaryDirectory() as workdir, started(ctx.emulator) as emulator, started("stub") as stub:
         for backend in backends():
-            figures += _one(ctx, backend, workdir, emulator, n_users, n_jobs)
+            figures += _one(ctx, backend, workdir, [("null stub", stub), ("emulator", emulator)],
+                            n_users, n_jobs, n_emulated)
     return figures

@@ -29,6 +29,7 @@ from bot.broadcasts import BroadcastError, quota_left
 from bot.jobs.present import card
 from bot.jobs.search import ConditionError, Conditions, where
 from bot.line import outbox
+from bot.line.limits import CAROUSEL_MAX_BYTES, LimitError, json_size
 from bot.models import Job, Preferences, RecommendationMark, RecommendedJob, SavedSearch, User, utcnow
 from bot.models.job import OPEN
 from bot.scheduler import scheduled
@@ -206,18 +207,44 @@ def _mark(session: Session, persons: list[Person], now: dt.datetime, key: str) -
 
 
 class _Carousels:
-    """One rendered (and checked) carousel per distinct list of jobs and basis, shared by everyone."""
+    """One carousel per distinct list of jobs and basis, shared by everyone who gets it.
+
+    Checking thousands of ten-bubble carousels with the SDK's models was most of a run's time, so each
+    is put together from pieces the template rendered and render_dicts checked once: a job's bubble
+    (the template makes it from that job alone) and the frame for a count and basis (altText, closing
+    bubble). The whole is then held to LINE's carousel size limit, the one thing joining checked pieces
+    can break (at most MAX_JOBS + 1 bubbles by construction)."""
+
+    TEMPLATE = "recommendations.json.j2"
 
     def __init__(self, session: Session, job_ids: set[int]):
         self.cards = {j.id: card(j) for j in session.scalars(select(Job).where(Job.id.in_(job_ids)))} \
             if job_ids else {}
+        self.bubbles: dict[int, dict] = {}
+        self.frames: dict[tuple, dict] = {}
         self.made: dict[tuple, list[dict]] = {}
+
+    def _render(self, job_ids, by_preferences: bool) -> dict:
+        [message] = messages.render_dicts(self.TEMPLATE, cards=[self.cards[i] for i in job_ids],
+                                          basis=BASIS[by_preferences])
+        return message
 
     def __call__(self, job_ids: tuple[int, ...], by_preferences: bool) -> list[dict]:
         key = (job_ids, by_preferences)
         if key not in self.made:
-            self.made[key] = messages.render_dicts(
-                "recommendations.json.j2", cards=[self.cards[i] for i in job_ids], basis=BASIS[by_preferences])
+            frame_key = (len(job_ids), by_preferences)
+            if frame_key not in self.frames:
+                self.frames[frame_key] = self._render(job_ids, by_preferences)
+            frame = self.frames[frame_key]
+            for i in job_ids:
+                if i not in self.bubbles:
+                    self.bubbles[i] = self._render((i,), False)["contents"]["contents"][0]
+            message = {**frame, "contents": {**frame["contents"], "contents": [
+                *(self.bubbles[i] for i in job_ids), frame["contents"]["contents"][-1]]}}
+            if json_size(message["contents"]) > CAROUSEL_MAX_BYTES:  # bubbles and count are within theirs
+                raise LimitError([{"property": "messages[0].contents",
+                                   "message": "The size of a carousel must be 50 KB or less"}])
+            self.made[key] = [message]
         return self.made[key]
 
 

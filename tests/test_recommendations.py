@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select, update
 
-from bot import recommendations, scheduler, staff_recommendations
+from bot import messages, recommendations, scheduler, staff_recommendations
 from bot.models import Job, OutboxMessage, Preferences, RecommendationMark, RecommendedJob, SavedSearch, User
 from bot.models.outbox import MERGED
 from bot.router import encode_postback
@@ -332,3 +332,16 @@ def test_more_runs_the_tapping_persons_own_conditions(app, db, line):
     assert "(大村市・" in line.received(friends["care"])[-1]["altText"]
     line.tap(friends["saved"], more)  # two saved conditions: they choose which to run
     assert "保存した検索条件(2/3件)" in str(line.received(friends["saved"])[-1])
+
+
+def test_carousels_put_together_from_checked_pieces_equal_the_templates_own(app, db):
+    rows = jobs_at(db, MONDAY - dt.timedelta(days=1), *(job(municipality_code=OMURA, received_on=FRESH,
+                                                            occupation=f"職種{i}") for i in range(4)))
+    with db.session() as s:
+        ids = [s.scalar(select(Job.id).where(Job.job_number == r["job_number"])) for r in rows]
+        carousels = recommendations._Carousels(s, set(ids))
+        for picks, by_prefs in (((ids[0], ids[1]), False), ((ids[2], ids[0]), False), ((ids[3], ids[1], ids[2]), True),
+                                ((ids[1], ids[3]), True)):
+            whole = messages.render_dicts("recommendations.json.j2", cards=[carousels.cards[i] for i in picks],
+                                          basis=recommendations.BASIS[by_prefs])
+            assert carousels(picks, by_prefs) == whole
