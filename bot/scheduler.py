@@ -8,6 +8,7 @@ lock beside a SQLite database) and the others wait on standby to take over.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import fcntl
 import logging
 import signal
@@ -81,8 +82,17 @@ def build_scheduler(services) -> BackgroundScheduler:
 def sync_jobs(scheduler: BackgroundScheduler, tz) -> None:
     """Makes the job store hold exactly the declared jobs (plus run-time jobs of other kinds)."""
     declared = load_jobs()
+    now = dt.datetime.now(tz)
     for spec in declared.values():
-        scheduler.add_job(run_job, CronTrigger(timezone=tz, **spec.cron), args=[spec.id], id=spec.id,
+        trigger = CronTrigger(timezone=tz, **spec.cron)
+        stored = scheduler.get_job(spec.id)
+        if stored is not None and str(stored.trigger) == str(trigger) and stored.name == spec.description \
+                and stored.next_run_time and stored.next_run_time >= now - dt.timedelta(
+                    seconds=stored.misfire_grace_time or 0):
+            # Kept as stored, with its next run time: a run missed while no clock was up (a crash, a
+            # deploy) is then due at once and runs once (coalesce, within the misfire grace).
+            continue
+        scheduler.add_job(run_job, trigger, args=[spec.id], id=spec.id,
                           name=spec.description, replace_existing=True)
     for job in scheduler.get_jobs():
         if job.id.startswith(DECLARED_PREFIX) and job.id not in declared:

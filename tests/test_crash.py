@@ -7,6 +7,7 @@ to the emulator in a process of its own; what matters is counted at the emulator
 from __future__ import annotations
 
 import collections
+import json
 import glob
 import os
 import shutil
@@ -26,10 +27,10 @@ from linebot.v3.messaging import TextMessage
 
 from app import create_app
 from bot.config import Settings
-from bot.db import migrate
+from bot.db import Database, migrate
 from bot.line import outbox
 from bot.line.dispatcher import Dispatcher, DispatcherConfig
-from bot.models import OutboxMessage
+from bot.models import OutboxMessage, ProcessedEvent
 from simulator import webhook_events as ev
 from tests.conftest import TEST_SECRET, TEST_TOKEN, Line
 
@@ -176,3 +177,228 @@ def _settled(db) -> bool:
     except sa.exc.OperationalError:
         return False
     return states and set(states) <= {"sent", "merged", "cancelled"}
+
+
+# --- kill -9 of the Procfile's processes ----------------------------------------------------------
+
+class Emulator:
+    """The emulator in a process of its own (bench.emulator_proc), driven over HTTP."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.emulator_proc", "--token", TEST_TOKEN],
+                                     cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        self.url = f"http://127.0.0.1:{int(self.proc.stdout.readline())}"
+        self.http = urllib3.PoolManager(maxsize=8)
+
+    def call(self, method, path, body=None):
+        answer = self.http.request(method, self.url + path, json=body, timeout=10)
+        assert answer.status < 300, answer.data
+        return answer.json()
+
+    def add_users(self, ids):
+        self.call("POST", "/_bench/users", {"ids": ids})
+
+    def token(self, uid):
+        return self.call("POST", "/_emulator/reply-tokens", {"userId": uid})["replyToken"]
+
+    def messages(self, uid):
+        return self.call("GET", f"/_emulator/messages/{uid}")["messages"]
+
+    def records(self, endpoint):
+        return self.call("GET", f"/_emulator/records?endpoint={endpoint}")["records"]
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+class Procfile:
+    """Starts the Procfile's web, worker and clock commands against one database and the emulator."""
+
+    def __init__(self, database_url, emulator_url, logs: Path):
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "DATABASE_URL"))}
+        self.env.update(LINE_CHANNEL_SECRET=TEST_SECRET, LINE_CHANNEL_ACCESS_TOKEN=TEST_TOKEN,
+                        LINE_API_BASE_URL=emulator_url, LINE_DATA_API_BASE_URL=emulator_url,
+                        DATABASE_URL=database_url, SECRET_KEY="s" * 40, PUBLIC_BASE_URL="https://hw-omura.test")
+        self.logs = logs
+        self.port = free_port()
+        self.started: list[subprocess.Popen] = []
+
+    def start(self, name, *command) -> subprocess.Popen:
+        log = open(self.logs / f"{name}-{len(self.started)}.log", "w")
+        # A session of its own: kill -9 reaches gunicorn's master and its workers alike.
+        proc = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        proc.log_path = Path(log.name)
+        self.started.append(proc)
+        return proc
+
+    def web(self):
+        proc = self.start("web", sys.executable, "-m", "gunicorn", "app:app", "--bind", f"127.0.0.1:{self.port}",
+                          "--workers", "2", "--threads", "4", "--timeout", "30")
+        http = urllib3.PoolManager()
+
+        def up():
+            try:
+                return http.request("GET", f"http://127.0.0.1:{self.port}/readyz", timeout=2, retries=False).status == 200
+            except urllib3.exceptions.HTTPError:
+                return False
+        wait_for(up, seconds=30, what="web up")
+        return proc
+
+    def worker(self):
+        return self.start("worker", sys.executable, "-m", "flask", "--app", "app", "dispatcher", "--lease", "2",
+                          "--threads", "4")
+
+    def clock(self):
+        return self.start("clock", sys.executable, "-m", "flask", "--app", "app", "scheduler", "run")
+
+    @staticmethod
+    def kill(proc):
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def close(self):
+        for proc in self.started:
+            if proc.poll() is None:
+                self.kill(proc)
+
+
+@pytest.fixture
+def emulator_proc():
+    running = Emulator()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def procfile(database_url, emulator_proc, tmp_path):
+    running = Procfile(database_url, emulator_proc.url, tmp_path)
+    yield running
+    running.close()
+
+
+def _post_all(url, bodies, workers=6):
+    """Posts signed webhook bodies in parallel like LINE; returns those not answered 200 (to redeliver)."""
+    http = urllib3.PoolManager(maxsize=workers)
+    failed, lock = [], threading.Lock()
+
+    def deliver(chunk):
+        for body in chunk:
+            try:
+                status = http.request("POST", url, body=body, timeout=10, retries=False, headers={
+                    "X-Line-Signature": ev.sign(TEST_SECRET, body), "Content-Type": "application/json"}).status
+            except urllib3.exceptions.HTTPError:
+                status = None
+            if status != 200:
+                with lock:
+                    failed.append(body)
+
+    threads = [threading.Thread(target=deliver, args=(bodies[i::workers],)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return failed
+
+
+def test_kill_9_of_web_and_worker_under_load(procfile, emulator_proc, database_url):
+    """Friends talk to the bot while the web and the worker are killed and restarted. Counted at the
+    emulator: nobody is answered twice, every request answered 200 was answered in LINE, and every outbox
+    row went out exactly once. The one known gap (docs/reliability.md): a request killed after its
+    transaction committed and before its reply left loses that reply; LINE does not redeliver it
+    because the event is recorded as processed."""
+    people = [ev.new_user_id() for _ in range(80)]
+    emulator_proc.add_users(people)
+    emulator_proc.call("POST", "/_emulator/faults", {"endpoint": "reply", "status": 500, "probability": 0.5,
+                                                    "seed": 5})  # half the answers go through the outbox
+    bodies = {uid: ev.payload(ev.text(uid, emulator_proc.token(uid), "使い方")) for uid in people}
+    web = procfile.web()
+    worker = procfile.worker()
+    url = f"http://127.0.0.1:{procfile.port}/callback"
+    outcome = {}
+    sender = threading.Thread(target=lambda: outcome.setdefault("failed", _post_all(url, list(bodies.values()))))
+    sender.start()
+    wait_for(lambda: len(emulator_proc.records("reply")) >= 10, what="first answers")
+    procfile.kill(web)
+    wait_for(lambda: len(emulator_proc.records("push")) + len(emulator_proc.records("multicast")) >= 1,
+             what="first pushes")
+    procfile.kill(worker)
+    sender.join(timeout=60)
+    assert outcome["failed"], "the web was killed after all requests were answered"
+    interrupted = {uid for uid, body in bodies.items() if body in outcome["failed"]}
+    procfile.web()
+    procfile.worker()
+    pending, rounds = outcome["failed"], 0
+    while pending and rounds < 5:  # LINE redelivers what was not answered 200
+        pending, rounds = _post_all(url, pending), rounds + 1
+    assert pending == []
+    db = Database(database_url)
+    try:
+        wait_for(lambda: _settled(db), seconds=20, what="outbox delivered")
+        with db.session() as s:
+            processed = set(s.scalars(sa.select(ProcessedEvent.webhook_event_id)))
+    finally:
+        db.dispose()
+    answer = len(emulator_proc.records("reply")[0]["body"]["messages"])
+    held = {uid: len(emulator_proc.messages(uid)) for uid in people}
+    assert set(held.values()) <= {0, answer}, "someone was answered twice"
+    lost = {uid for uid, n in held.items() if n == 0}
+    assert lost <= interrupted, "a request answered 200 left no answer in LINE"
+    assert all(json.loads(bodies[uid])["events"][0]["webhookEventId"] in processed for uid in lost)
+    assert len(lost) <= 8  # at most the requests the two killed workers' threads had in flight
+    print(f"\nkill -9 web+worker: {len(people)} friends, {len(interrupted)} requests cut and redelivered, "
+          f"{len(lost)} answers lost, 0 doubled")
+
+
+def _log(proc) -> str:
+    return proc.log_path.read_text(errors="replace")
+
+
+def test_kill_9_of_the_active_clock_hands_over_to_the_standby(procfile):
+    first = procfile.clock()
+    wait_for(lambda: "clock active" in _log(first), seconds=30, what="first clock active")
+    second = procfile.clock()
+    wait_for(lambda: "standing by" in _log(second), seconds=30, what="second clock on standby")
+    procfile.kill(first)
+    # The lock dies with its holder (PostgreSQL session, or the file lock beside SQLite).
+    wait_for(lambda: "clock active" in _log(second), seconds=30, what="standby took over")
+    third = procfile.clock()
+    wait_for(lambda: "standing by" in _log(third), seconds=30, what="restarted clock on standby")
+    assert "clock active" not in _log(third)
+
+
+def test_a_job_missed_while_no_clock_ran_runs_once_when_the_clock_returns(app, db):
+    """The clock is killed before 03:30 (the purge of old webhook event ids) and back at 03:40: the job
+    store still holds the 03:30 run, which is late but within the grace, so it runs at once."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from bot import scheduler
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    services = app.extensions["bot"]
+    with time_machine.travel(dt.datetime(2026, 6, 2, 3, 20, tzinfo=tokyo), tick=False):
+        before = scheduler.build_scheduler(services)
+        before.start(paused=True)
+        scheduler.sync_jobs(before, services.settings.tz)
+        before.shutdown(wait=False)  # the job store is all a killed clock leaves behind
+    with db.session() as s:
+        s.add(ProcessedEvent(webhook_event_id="old", event_type="message.text",
+                             received_at=dt.datetime(2026, 5, 1, tzinfo=tokyo)))
+    stop = threading.Event()
+    with time_machine.travel(dt.datetime(2026, 6, 2, 3, 40, tzinfo=tokyo), tick=True):
+        clock = threading.Thread(target=scheduler.run_clock, args=(services, stop))
+        clock.start()
+        try:
+            def purged():
+                with db.session() as s:
+                    return s.scalar(sa.select(ProcessedEvent.id).where(ProcessedEvent.webhook_event_id == "old")) is None
+            wait_for(purged, seconds=15, what="the missed purge")
+        finally:
+            stop.set()
+            clock.join(timeout=15)
+            with db.session() as s:  # the job store is not a model table: leave it empty for other tests
+                s.execute(sa.text(f"DELETE FROM {scheduler.JOB_TABLE}"))
