@@ -291,6 +291,56 @@ def test_hostile_text_from_a_friend_is_answered_and_kept_out_of_the_logs(line, e
     run(check, tried)
 
 
+# ---- hostile text where a flow keeps what people type ---------------------------------------------
+
+# The buttons to follow to reach a step that stores free text: search words, a saved search's new name,
+# a consultation note. Each entry is an action name whose button is looked for in the last reply, or
+# text to send.
+FLOWS = {
+    "search words": ["v=1&a=search.wizard", "search.qr", "search.qr", "search.qr"],
+    "saved search name": ["v=1&a=search.wizard", "search.qr", "search.qr", "search.qr", "text:なし", "search.save",
+                          "search.rename"],
+    "consultation note": ["v=1&a=booking.start", "booking.date", "booking.slot", "booking.topic"],
+}
+
+
+def walk(line, user: str, steps: list[str]) -> None:
+    for step in steps:
+        if step.startswith("v=1"):
+            line.tap(user, step)
+        elif step.startswith("text:"):
+            line.say(user, step[5:])
+        else:
+            last = json.dumps(line.received(user)[-1], ensure_ascii=False)
+            found = re.search(rf'"data": "(v=1&a={re.escape(step)}(?:&[^"]*)?)"', last)
+            assert found, f"no {step} button in {last[:300]}"
+            line.tap(user, found.group(1))
+
+
+def test_hostile_text_at_every_free_text_step_is_answered(app, line, emulator, db, caplog):
+    from tests.factories import add_jobs, job
+
+    add_jobs(db, job(occupation="介護スタッフ"))
+
+    @settings(FUZZ, max_examples=60)  # each example walks a flow of up to 8 requests first
+    @given(flow=st.sampled_from(sorted(FLOWS)), text=hostile.filter(lambda t: t.strip()))
+    def check(flow, text):
+        tried.append(1)
+        user = line.new_user()
+        line.follow(user)
+        walk(line, user, FLOWS[flow])
+        caplog.clear()
+        seen = len(line.received(user))
+        assert line.say(user, text).status_code == 200
+        assert errors(caplog) == [], flow
+        replies = line.received(user)[seen:]
+        assert replies, f"{flow}: no answer"
+        assert_polite(replies)
+
+    tried = []
+    run(check, tried)
+
+
 # ---- every documented kind, once each, with what it should get ---------------------------------
 
 def test_every_documented_event_kind_from_a_friend(line, emulator, db, caplog):
