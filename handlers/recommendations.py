@@ -75,9 +75,13 @@ def staff_save(ctx: Context):
     found = staff_recommendations.owned(ctx.session, ctx.user.id, ctx.params["i"])
     if found is None:
         return [messages.text(_NOT_FOUND)]
-    _, _, job = found
+    _, rec, job = found
     if not job.is_open:
         return [messages.text("この求人は募集を終了したため、お気に入りに保存できません。")]
+    if staff_recommendations.expired(rec, job, ctx.now, ctx.settings.tz):
+        return [messages.text(f"応募期限({staff_recommendations.deadline_text(rec.deadline)})を過ぎたため、"
+                              "このおすすめ求人は保存できませんでした。申し訳ありません。"
+                              "ほかの求人は「求人を探す」からご覧いただけます。")]
     try:
         added = favorites.add(ctx.session, ctx.user.id, job.id)
     except favorites.Full:

@@ -86,8 +86,11 @@ def test_after_the_deadline_or_once_closed_nothing_is_recorded(app, line, db):
     with time_machine.travel(dt.datetime(2026, 12, 10, 23, 59, tzinfo=TOKYO), tick=False):
         line.tap(user, encode_postback("srec.apply", i=second))
     assert "応募期限を過ぎたため" in line.received(user)[-1]["text"]
+    with time_machine.travel(dt.datetime(2026, 12, 11, 9, 0, tzinfo=TOKYO), tick=False):
+        line.tap(user, encode_postback("srec.save", i=first))
+    assert "応募期限(2026年12月10日(木))を過ぎたため" in line.received(user)[-1]["text"]
     with db.session() as s:
-        assert s.scalar(select(Application)) is None
+        assert s.scalar(select(Application)) is None and s.scalar(select(Favorite)) is None
 
 
 def test_the_last_day_of_the_deadline_still_counts(app, line, db):
