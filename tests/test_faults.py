@@ -252,3 +252,6 @@ def test_every_push_capability_delivers_exactly_once_under_faults(app, db, emula
         assert held(emulator, uid) == want[uid], uid
     rejected = collections.Counter(c["status"] for c in emulator.rejected() if c["endpoint"] in SENDS)
     assert rejected[500] and rejected[429]  # the faults really happened
+    rows = outbox_rows(db)
+    print(f"\nfigures: storm: {len(rows)} outbox rows, {len(emulator.records())} calls accepted, "
+          f"refused {dict(rejected)}, {sum(sum(want[u].values()) for u in want)} messages held, 0 lost, 0 doubled")
