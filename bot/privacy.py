@@ -179,12 +179,14 @@ def _audit(session: Session, action: str, user_id: int, **details) -> None:
 
 # --- the retention job ---------------------------------------------------------------------------
 
+def _expired(cutoff: dt.datetime):
+    return and_(User.status == BLOCKED,
+                or_(User.unfollowed_at < cutoff, and_(User.unfollowed_at.is_(None), User.created_at < cutoff)))
+
+
 def expired_user_ids(session: Session, retention_days: int, now: dt.datetime) -> list[int]:
     cutoff = now - dt.timedelta(days=retention_days)
-    return list(session.scalars(select(User.id).where(
-        User.status == BLOCKED,
-        or_(User.unfollowed_at < cutoff, and_(User.unfollowed_at.is_(None), User.created_at < cutoff)))
-        .order_by(User.id)))
+    return list(session.scalars(select(User.id).where(_expired(cutoff)).order_by(User.id)))
 
 
 @scheduled("purge-unfollowed", "Delete the data of friends who unfollowed longer ago than the retention",
@@ -198,8 +200,9 @@ def purge_unfollowed(services) -> int:
     deleted = 0
     for user_id in candidates:
         with services.db.session() as session:
-            user = session.get(User, user_id, with_for_update=True)
-            if user is None or user.id not in expired_user_ids(session, days, utcnow()):
+            cutoff = utcnow() - dt.timedelta(days=days)
+            user = session.scalar(select(User).where(User.id == user_id, _expired(cutoff)).with_for_update())
+            if user is None:
                 continue
             counts = delete_user(session, user.line_user_id)
             _audit(session, "user.delete", user_id, via="retention", retention_days=days, rows=counts)
