@@ -123,14 +123,15 @@ def staff_password(staff_id: int):
 @bp.get("/admin/audit")
 @admin_required
 def audit_log():
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
     with _db().session() as s:
         total = s.scalar(select(func.count()).select_from(AuditLog))
+        pages = max((total + AUDIT_PAGE_SIZE - 1) // AUDIT_PAGE_SIZE, 1)
+        # Past the last page (or a number too large for the database's OFFSET): the last page.
+        page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
         rows = s.execute(
             select(AuditLog, Staff.login_id, Staff.display_name)
             .outerjoin(Staff, Staff.id == AuditLog.staff_id)
             .order_by(AuditLog.at.desc(), AuditLog.id.desc())
             .limit(AUDIT_PAGE_SIZE).offset((page - 1) * AUDIT_PAGE_SIZE)).all()
-    pages = max((total + AUDIT_PAGE_SIZE - 1) // AUDIT_PAGE_SIZE, 1)
     return render_template("console/admin/audit.html", rows=rows, page=page, pages=pages, total=total,
                            tz=current_app.extensions["bot"].settings.tz)

@@ -1,6 +1,9 @@
 """応募の記録: staff record counter referrals (窓口紹介) and change statuses; the person is told by push."""
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -41,11 +44,16 @@ def _services():
     return current_app.extensions["bot"]
 
 
+def _number(text: str) -> int | None:
+    """A 利用者番号 as typed (full-width digits and a leading # accepted), or None. Not str.isdigit():
+    it takes "²" and numbers too large for the database's integers."""
+    text = unicodedata.normalize("NFKC", text).strip().lstrip("#")
+    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None
+
+
 def _find_user(session, text: str) -> User | None:
-    text = text.strip().lstrip("#")
-    if text.isdigit():
-        return session.get(User, int(text))
-    return None
+    number = _number(text)
+    return session.get(User, number) if number is not None else None
 
 
 @bp.route("/applications", methods=["GET", "POST"])
@@ -75,7 +83,7 @@ def applications_page():
         people = []
         if query:
             people = session.scalars(select(User).where(or_(User.display_name.contains(query),
-                                                            User.id == (int(query) if query.isdigit() else -1)))
+                                                            User.id == (_number(query) or -1)))
                                      .limit(20)).all()
         rows = session.execute(select(Application, Job, User).join(Job, Job.id == Application.job_id)
                                .join(User, User.id == Application.user_id)

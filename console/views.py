@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
@@ -82,6 +83,25 @@ def console_time(value: dt.datetime, seconds: bool = False, time_only: bool = Fa
 @bp.app_template_filter("audit_action")
 def audit_action(action: str) -> str:
     return AUDIT_LABELS.get(action, "")
+
+
+# C0 control characters other than tab and line breaks: nobody types them, and PostgreSQL cannot store
+# NUL. A value that carries one (a paste from elsewhere, a forged request) is refused with an
+# explanation before any form sees it, instead of failing when the row is saved.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@bp.before_request
+def refuse_control_characters():
+    values = [v for _, vs in request.args.lists() for v in vs]
+    if request.method == "POST":
+        values += [v for _, vs in request.form.lists() for v in vs]
+    if any(CONTROL_CHARACTERS.search(v) for v in values):
+        return render_template("console/error.html", title="使えない文字が含まれています",
+                               message="入力内容に、改行・タブ以外の見えない制御文字が含まれていたため、"
+                                       "受け付けませんでした。お手数ですが、貼り付けた文字をご確認のうえ、"
+                                       "もう一度入力してください。"), 400
+    return None
 
 
 @bp.errorhandler(CSRFError)

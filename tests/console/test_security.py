@@ -33,6 +33,7 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MARKUP = "<script>alert(1)</script>"
 ATTR_MARKUP = '"><img src=x onerror=alert(2)>'
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+JAPANESE = re.compile(r"[ぁ-んァ-ヶ一-龠]")
 NAME_MARKUP = "<svg/onload=alert()>"  # 20 characters: LINE's longest display name
 
 
@@ -140,6 +141,73 @@ def test_every_form_post_without_a_valid_csrf_token_is_400_and_changes_nothing(a
     print(f"\nCSRF: {tried} forged posts")
     assert tried >= 30 and wrong == []
     assert admin_client.get("/console/").status_code == 200  # still signed in: nothing was reset either
+
+
+# ---- hostile input in every form and query ------------------------------------------------------
+
+HOSTILE = ["a\x00b", "改行\x0bのあと", "x" * 100_000, "99999999999999999999", "-1", "１２３", "²", "' OR 1=1 --",
+           MARKUP, "2026-13-45T25:61", "\u202e", ""]
+# Valid input for the forms that store free text, so that one hostile field reaches the database.
+BASELINES = {
+    "console.event_new": lambda ids: valid_event(),
+    "console.event_edit": lambda ids: valid_event(),
+    "console.broadcast_new": lambda ids: {"title": "お知らせ", "topic": "events", "text": "本文", "audience": "all"},
+    "console.staff_new": lambda ids: {"login_id": "atarashii", "display_name": "新人", "role": "staff",
+                                      "password": "long-enough-password", "confirm": "long-enough-password"},
+    "console.applications_page": lambda ids: {"user": "1", "job": "42040-00000001"},
+}
+
+
+def test_hostile_values_in_every_form_field_and_query_never_fail(app, db, admin_client, admin, caplog):
+    """Every console form with each field in turn set to each hostile value (the others valid where a
+    baseline is known, with a valid CSRF token), and every page with hostile query parameters: a form
+    error or a refusal in Japanese, never a server error or a logged exception."""
+    with db.session() as s:
+        event = Event(kind="セミナー", title="確認用", apply_method="line",
+                      starts_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=7))
+        broadcast = Broadcast(title="確認用", topic="events", text="お知らせ", audience={})
+        s.add_all([event, broadcast])
+        s.flush()
+        ids = {"event_id": event.id, "broadcast_id": broadcast.id, "staff_id": admin.id}
+    token = csrf_token(admin_client, "/console/")
+    broken, tried = [], 0
+
+    def check(answer, where):
+        nonlocal tried
+        tried += 1
+        logged = [r.getMessage()[:80] for r in caplog.records if r.levelno >= logging.ERROR]
+        unexplained = answer.status_code in (200, 400) and not JAPANESE.search(html(answer))
+        if answer.status_code >= 500 or logged or unexplained:
+            broken.append(f"{where} -> {answer.status_code} {logged}")
+        caplog.clear()
+
+    for rule in console_rules(app):
+        if rule.endpoint in ("console.logout", "console.login", "console.static"):
+            continue
+        url = path(rule, ids)
+        fields = set()
+        if "GET" in rule.methods:
+            fields = set(re.findall(r'name="([^"]+)"', html(admin_client.get(url)))) - {"csrf_token"}
+            for value in HOSTILE:
+                check(admin_client.get(url, query_string={"q": value, "event": value, "page": value}),
+                      f"GET {url}?q={value[:12]!r}")
+        if "POST" not in rule.methods:
+            continue
+        baseline = BASELINES.get(rule.endpoint, lambda ids: {})(ids)
+        for field in sorted(fields | set(baseline)) or ["-"]:
+            for value in HOSTILE:
+                data = {**baseline, field: value, "csrf_token": token}
+                check(admin_client.post(url, data=data), f"POST {url} {field}={value[:12]!r}")
+    print(f"\nconsole hostile input: {tried} requests")
+    assert broken == [], "\n".join(broken[:30])
+
+
+def test_a_control_character_gets_an_explanation_and_nothing_is_stored(app, db, staff_client):
+    before = database(db)
+    answer = staff_client.post("/console/events/new", data={**valid_event(title="面接\x00対策"),
+                                                             "csrf_token": csrf_token(staff_client, "/console/")})
+    assert answer.status_code == 400 and "制御文字" in html(answer)
+    assert database(db) == before
 
 
 # ---- markup from staff and from LINE users -------------------------------------------------------
