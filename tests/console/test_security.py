@@ -17,7 +17,7 @@ import time_machine
 from sqlalchemy import select
 
 from bot import messages, office_events
-from bot.models import Base, Broadcast, Event, User
+from bot.models import Base, Broadcast, Event
 from bot.models.staff import Staff
 from simulator import webhook_events as ev
 from simulator.flex import render_messages
@@ -279,8 +279,8 @@ def test_markup_reaches_line_as_plain_text_and_the_simulator_escapes_it(app, db,
     assert "&lt;" not in json.dumps(card, ensure_ascii=False)
     with db.session() as s:
         event = s.get(Event, marked_up["event_id"])
-        flex = messages.render_dicts("events.json.j2", cards=[office_events.card(event, app.extensions["bot"].settings)],
-                                     heading=event.title, full=True)
+        card_values = office_events.card(event, app.extensions["bot"].settings)
+        flex = messages.render_dicts("events.json.j2", cards=[card_values], heading=event.title, full=True)
     for rendered in (render_messages([card]), render_messages(flex)):
         page = "".join(rendered)
         assert MARKUP not in page and "<img src=x" not in page and ESCAPED in page
