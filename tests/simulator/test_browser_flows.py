@@ -178,6 +178,8 @@ def test_time_and_datetime_pickers(in_browser, made_demo_server):
 
     def scenario(page):
         phone = Phone(page)
+        posted = []  # what the page sent to the simulator's postback API
+        page.on("request", lambda r: r.url.endswith("/postback") and posted.append(r.post_data_json))
         phone.open_as(friend.name)
         dialog = page.locator("#sim-picker")
         for picker, kind, value, shown in ((pickers[0], "time", "16:45", "16:45"),
@@ -195,14 +197,16 @@ def test_time_and_datetime_pickers(in_browser, made_demo_server):
             answer = phone.answer(lambda: dialog.get_by_role("button", name="決定").click())
             phone.chat.locator(".sim-note", has_text=f"{shown}を選びました").wait_for()
             assert "使い方" in answer.inner_text(), "the postback reached the bot"
-        # Cancelling sends nothing.
+        assert posted == [{"data": "v=1&a=help.show", "params": {"time": "16:45"}},
+                          {"data": "v=1&a=help.show", "params": {"datetime": "2030-12-24T15:30"}}]
+        # Cancelling sends nothing (the next round trip would have shown a postback sent before it).
         phone.answer(lambda: state.deliver([friend.line_user_id], [{
             "type": "text", "text": "お選びください", "quickReply": {"items": [{"type": "action", "action": pickers[0]}]}}]))
-        before = len(state.records(user_id=friend.line_user_id))
         phone.chip("時刻").click()
         dialog.get_by_role("button", name="キャンセル").click()
         assert not dialog.is_visible() and phone.chip("時刻").is_visible()
-        assert len(state.records(user_id=friend.line_user_id)) == before
+        phone.answer(lambda: state.deliver([friend.line_user_id], [{"type": "text", "text": "次のお知らせ"}]))
+        assert len(posted) == 2
         assert phone.errors == []
 
     in_browser(scenario, base_url)
