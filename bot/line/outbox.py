@@ -70,7 +70,7 @@ def push_many(session: Session, items: Iterable[tuple[Iterable[str], list]], *, 
                   "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now}
                  for kind, chunk in _chunks(list(dict.fromkeys(user_ids)))]
     if rows:
-        session.execute(insert(OutboxMessage), rows)
+        session.execute(insert(OutboxMessage.__table__), rows)
     return len(rows)
 
 
