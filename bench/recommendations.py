@@ -285,11 +285,11 @@ def _one(ctx, backend, workdir, servers, n_users, n_jobs, n_emulated) -> list[Fi
 def run(ctx) -> list[Figure]:
     # The size is 100,000 users / 300,000 conditions / 10,000 listings. Loading it and sending
     # ~6,000 distinct carousels takes minutes per backend on a small machine, so make bench runs it in
-    # full on SQLite only and PostgreSQL at a tenth; the emulator, which checks every carousel as LINE
-    # would (one process), gets a slice of the users and its full-size time is extrapolated by calls.
+    # full on SQLite only and PostgreSQL at a twentieth; the emulator, which checks every carousel as
+    # LINE would (one process), gets a slice of the users and its full-size time is extrapolated by calls.
     n_jobs = ctx.scale(10_000, 2_000)
-    users = {"sqlite": ctx.scale(100_000, 2_000), "postgresql": ctx.scale(10_000, 2_000)}
-    n_emulated = ctx.scale(5_000, 1_000)
+    users = {"sqlite": ctx.scale(100_000, 2_000), "postgresql": ctx.scale(5_000, 2_000)}
+    n_emulated = ctx.scale(2_000, 1_000)
     figures = []
     with tempfile.TemporaryDirectory() as workdir, started(ctx.emulator) as emulator, started("stub") as stub:
         for backend in backends():
