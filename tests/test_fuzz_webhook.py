@@ -122,6 +122,14 @@ def rows(db) -> dict[str, int]:
         return {t.name: s.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
 
 
+def refused(emulator) -> list[dict]:
+    """Calls the emulator refused, except the expected one: a reply that timed out on a loaded machine
+    is sent again (bot.event_processor), and LINE refuses the token the first attempt already spent."""
+    delivered = {r["body"]["replyToken"] for r in emulator.records(endpoint="reply")}
+    return [r for r in emulator.rejected()
+            if not (r["reason"] == "reply-token" and r["body"].get("replyToken") in delivered)]
+
+
 def run(check, tried: list) -> None:
     """Runs a @given function; prints how many examples it tried (figures for docs/reliability.md)."""
     check()
@@ -200,7 +208,7 @@ def test_hostile_strings_in_every_event_kind_never_fail(line, emulator, db, capl
             replies = line.received(user)
             assert replies, f"{kind} got no answer"
             assert_polite(replies)
-        assert emulator.rejected() == []
+        assert refused(emulator) == []
 
     run(check, tried)
 
@@ -359,7 +367,7 @@ def test_every_documented_event_kind_from_a_friend(line, emulator, db, caplog):
                 assert_polite(replies)
             elif chat != "user":
                 assert replies == [], (chat, kind)  # groups are answered by a notice to the group, not the person
-    assert emulator.rejected() == []
+    assert refused(emulator) == []
     group_notices = [r for r in emulator.records(endpoint="reply") if "1対1" in json.dumps(r, ensure_ascii=False)]
     assert group_notices, "a group that writes to the bot gets the 1:1 notice"
 
