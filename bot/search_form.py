@@ -15,13 +15,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from bot import messages, signed_links, users
+from bot import messages, signed_links, users, web
 from bot.jobs import reference, results, saved
 from bot.jobs import search as job_search
 from bot.jobs.catalogue import WAGE_UNITS
 from bot.line import outbox
 
 bp = Blueprint("search_form", __name__)
+bp.after_request(web.page_headers)
 PURPOSE = "search-form"
 ANY = ("", "こだわらない")
 

@@ -57,3 +57,12 @@ def test_consultation_keywords_give_the_office_schedule(line, word):
     line.say(user, word)
     text = json.dumps(line.received(user), ensure_ascii=False)
     assert "水・木・金曜日" in text and "10時・11時・15時" in text and "2開庁日前" in text and "0957-40-0032" in text
+
+
+@pytest.mark.parametrize("path", ["/privacy", "/healthz"])
+def test_own_pages_send_security_headers(client, path):
+    answer = client.get(path)
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    assert "script-src" not in answer.headers["Content-Security-Policy"]  # default-src 'none' covers scripts

@@ -51,6 +51,10 @@ def deliver(app):
 
 def test_form_shows_in_japanese(client, app, friend):
     html, _ = open_form(client, app, friend)
+    answer = client.get(path(form_url(app, friend)))
+    # Opened from LINE: no other site may frame it (clickjacking of the search and save buttons).
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
     for label in ("働く場所", "大村市", "波佐見町", "雇用形態", "賃金の下限", "土日祝休み", "キーワード", "この条件で検索する"):
         assert label in html
 
