@@ -172,6 +172,12 @@ class Server:
         self.gunicorn.close()
 
 
+def _cpu_ms(result: dict) -> float:
+    """CPU time of the web workers per event at the maximum rate: the figure other load on the machine
+    disturbs least (rates and latencies fall when other processes take the CPUs)."""
+    return result["max"].cores["web workers"] / result["max"].rate * 1000
+
+
 def _cores(run: loadgen.Run) -> str:
     return ", ".join(f"{who} {cores:.2f}" for who, cores in run.cores.items())
 
@@ -293,6 +299,8 @@ def run(ctx) -> list[Figure]:
         figures += [
             Figure(f"webhook max rate [{backend}]", r["max"].rate, "events/s", baseline=base["max"].rate,
                    goal=RATE_GOAL, details={"n": r["max"].sent, "cores": r["max"].cores}),
+            Figure(f"webhook worker CPU per event [{backend}]", _cpu_ms(r), "ms", baseline=_cpu_ms(base),
+                   details={"cores": round(r["max"].cores["web workers"], 3)}),
             Figure(f"webhook p50 at 70 % [{backend}]", r["open"].percentile(50), "ms",
                    baseline=base["open"].percentile(50), details={"rate": round(r["rate"], 1)}),
             Figure(f"webhook p99 at 70 % [{backend}]", r["open"].percentile(99), "ms",
