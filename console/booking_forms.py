@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 import unicodedata
 
 from wtforms import DateField, IntegerField, SelectField, StringField, ValidationError
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from bot.booking import rules as booking_rules
@@ -81,8 +82,8 @@ class CancelForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("結果", choices=[(ATTENDED, "参加"), (NO_SHOW, "不参加"), (BOOKED, "未記録に戻す")],
-                         validate_choice=False)
+    status = SelectField("結果", choices=[SelectChoice(ATTENDED, "参加"), SelectChoice(NO_SHOW, "不参加"),
+                                         SelectChoice(BOOKED, "未記録に戻す")], validate_choice=False)
 
     def validate_status(self, field):
         if field.data not in (ATTENDED, NO_SHOW, BOOKED):
@@ -102,7 +103,7 @@ class ClosureForm(FlaskForm):
 
 class RulesForm(FlaskForm):
     weekdays = MultiCheckbox("相談を行う曜日", coerce=int, validate_choice=False,
-                           choices=[(i, f"{name}曜日") for i, name in enumerate(booking_rules.WEEKDAY_NAMES)])
+                           choices=[SelectChoice(i, f"{name}曜日") for i, name in enumerate(booking_rules.WEEKDAY_NAMES)])
     times = StringField("開始時刻(カンマ区切り)", filters=[_strip],
                         validators=[DataRequired("開始時刻を入力してください。")])
     length_minutes = Number("1回の長さ(分)", validators=[

@@ -86,18 +86,26 @@
     }).catch(function (error) { setStatus(error.message); });
   }
 
+  // Taps made while an earlier one is still on its way are queued, never dropped: in LINE every tap
+  // reaches the bot, in the order it was made.
+  var queue = Promise.resolve();
+
   function act(path, payload, note) {
-    if (!currentUser || busy) { return Promise.resolve(); }
-    busy = true;
-    setStatus(note || "送信中…");
-    return request("POST", "/" + encodeURIComponent(currentUser) + path, payload || {})
-      .then(function (data) {
-        setStatus("");
-        if (data.blocked !== undefined) { blocked = data.blocked; }
-        return poll();
-      })
-      .catch(function (error) { setStatus(error.message); })
-      .then(function () { busy = false; updateControls(); });
+    if (!currentUser) { return Promise.resolve(); }
+    var user = currentUser;
+    queue = queue.then(function () {
+      busy = true;
+      setStatus(note || "送信中…");
+      return request("POST", "/" + encodeURIComponent(user) + path, payload || {})
+        .then(function (data) {
+          setStatus("");
+          if (data.blocked !== undefined) { blocked = data.blocked; }
+          return poll();
+        })
+        .catch(function (error) { setStatus(error.message); })
+        .then(function () { busy = false; updateControls(); });
+    });
+    return queue;
   }
 
   function showMenu(alias) {
