@@ -12,9 +12,10 @@ import logging
 from pathlib import Path
 
 import jinja2
-from linebot.v3.messaging import Message, TextMessage
+from linebot.v3.messaging import Message
 
-from bot.line.limits import MESSAGE_TYPES, LimitError, Problems, check_message_limits, check_messages
+from bot.line.checked import check
+from bot.line.limits import LimitError, check_messages
 from bot.router import encode_postback
 
 log = logging.getLogger(__name__)
@@ -57,24 +58,8 @@ def _render_json(template: str, values: dict) -> list[dict]:
 
 
 def _parsed(dicts: list[dict]) -> list[Message]:
-    """SDK objects of message dicts, checked as check_messages checks them, each dict parsed once.
-
-    check_messages parses every dict into the SDK's models to find problems and drops the result;
-    parsing again for the reply doubled the cost of each Flex message (docs/performance.md)."""
-    try:
-        if not 1 <= len(dicts) <= 5 or any(not isinstance(d, dict) or d.get("type") not in MESSAGE_TYPES
-                                           for d in dicts):
-            raise ValueError("not a list of 1 to 5 message objects")
-        objects = [Message.from_dict(d) for d in dicts]
-    except Exception as exc:  # noqa: BLE001 - what the SDK refuses: check_messages says it LINE's way
-        check_messages(dicts)
-        raise LimitError([{"message": f"Invalid value: {str(exc)[:200]}"}]) from exc
-    problems = Problems()
-    for i, message in enumerate(dicts):
-        check_message_limits(message, f"messages[{i}]", problems)
-    if problems:
-        raise LimitError(problems)
-    return objects
+    """SDK messages of these dicts, checked as check_messages checks them (bot.line.checked)."""
+    return check(dicts)
 
 
 def render_dicts(template: str, /, **values) -> list[dict]:
@@ -100,7 +85,7 @@ def render(template: str, /, **values) -> list[Message]:
         return [text(FALLBACK_TEXT)]
 
 
-def text(body: str, quick_replies: list[dict] | None = None) -> TextMessage:
+def text(body: str, quick_replies: list[dict] | None = None) -> Message:
     """A plain text message, optionally with quick-reply buttons given as LINE action dicts."""
     message = {"type": "text", "text": body}
     if quick_replies:

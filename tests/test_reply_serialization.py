@@ -1,9 +1,11 @@
-"""The one-pass serialization of replies, pushes and multicasts (bot.line.client.OnePass) sends the same
-JSON as the SDK's own request models, for every Flex template and for text with quick replies."""
+"""Replies, pushes and multicasts send the checked template JSON as it is (bot.line.checked.Checked,
+serialized in one pass by bot.line.client.OnePass): for every Flex template and for text with quick
+replies, it means to the SDK exactly what the SDK's own request models would have sent (they only add
+default values such as `"animated": false`)."""
 from __future__ import annotations
 
 import pytest
-from linebot.v3.messaging import MulticastRequest, PushMessageRequest, ReplyMessageRequest
+from linebot.v3.messaging import Message, PushMessageRequest, ReplyMessageRequest
 
 from bot import messages
 from bot.line.client import OnePassMulticastRequest, OnePassPushRequest, OnePassReplyRequest
@@ -15,20 +17,29 @@ CASES.append(pytest.param(lambda: [messages.text("検索しますか?", [
     {"type": "message", "label": "使い方", "text": "使い方"}])], id="text with quick replies"))
 
 
+def same_meaning(ours: list[dict], sdk: list[dict]) -> bool:
+    """The SDK reads both lists of messages into equal models."""
+    return [Message.from_dict(m) for m in ours] == [Message.from_dict(m) for m in sdk]
+
+
 @pytest.mark.parametrize("build", CASES)
-def test_same_json_as_the_sdk(build):
+def test_same_meaning_as_the_sdks_json(build):
     sent = build()
-    assert not any(m.to_dict().get("text") == messages.FALLBACK_TEXT for m in sent), "the template failed"
-    ours = OnePassReplyRequest(reply_token="t" * 32, messages=sent).to_dict()
-    assert ours == ReplyMessageRequest(reply_token="t" * 32, messages=sent).to_dict()
-    assert ours["messages"] and ours["replyToken"] == "t" * 32
-    # The dispatcher's way: outbox dicts back into SDK objects, as the SDK's from_dict builds them.
     stored = messages.to_dicts(sent)
+    assert not any(m.get("text") == messages.FALLBACK_TEXT for m in stored), "the template failed"
+    ours = OnePassReplyRequest(reply_token="t" * 32, messages=sent).to_dict()
+    assert ours["messages"] == stored and ours["replyToken"] == "t" * 32
+    sdk = ReplyMessageRequest.from_dict({"replyToken": "t" * 32, "messages": stored}).to_dict()
+    assert same_meaning(ours["messages"], sdk["messages"])
+    assert {k: v for k, v in ours.items() if k != "messages"} == {k: v for k, v in sdk.items() if k != "messages"}
+    # The dispatcher's way: the outbox's dicts, sent as they were stored.
     user = "U" + "1" * 32
-    assert OnePassPushRequest(to=user, messages=sent).to_dict() == \
-        PushMessageRequest.from_dict({"to": user, "messages": stored}).to_dict()
-    assert OnePassMulticastRequest(to=[user, user[:-1] + "2"], messages=sent).to_dict() == \
-        MulticastRequest.from_dict({"to": [user, user[:-1] + "2"], "messages": stored}).to_dict()
+    push = OnePassPushRequest(to=user, messages=sent).to_dict()
+    assert push["messages"] == stored and push["to"] == user
+    assert same_meaning(push["messages"],
+                        PushMessageRequest.from_dict({"to": user, "messages": stored}).to_dict()["messages"])
+    multicast = OnePassMulticastRequest(to=[user, user[:-1] + "2"], messages=sent).to_dict()
+    assert multicast["messages"] == stored and multicast["to"] == [user, user[:-1] + "2"]
 
 
 def test_the_sdk_keeps_our_request_through_its_argument_validation(emulator, settings):

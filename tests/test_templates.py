@@ -124,7 +124,7 @@ def test_values_cannot_break_the_json():
 
 def test_a_broken_template_becomes_the_plain_text_fallback(caplog):
     [message] = messages.render("greeting.json.j2")  # missing values
-    assert message.text == messages.FALLBACK_TEXT
+    assert message.to_dict() == {"type": "text", "text": messages.FALLBACK_TEXT}
     assert "greeting.json.j2" in caplog.text
 
 

@@ -9,7 +9,6 @@ from linebot.v3.messaging import (
     ApiClient,
     BroadcastRequest,
     Configuration,
-    Message,
     MessagingApi,
     MessagingApiBlob,
     MulticastRequest,
@@ -20,6 +19,7 @@ from linebot.v3.messaging import (
 from linebot.v3.messaging.exceptions import ApiException
 
 from bot.config import Settings
+from bot.line.checked import Checked
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,8 @@ class LineClient:
     def send(self, kind: str, recipients: list[str], payload: dict, retry_key: str) -> SendResult:
         """Sends one outbox row: push, multicast, broadcast or narrowcast."""
         messages = payload["messages"]
-        objects = lambda: [Message.from_dict(m) for m in messages]  # noqa: E731 - as from_dict builds them
+        # Outbox payloads were checked when queued (bot.line.outbox): sent as they are.
+        objects = lambda: [Checked.of(m) for m in messages]  # noqa: E731
         call = {
             "push": lambda: self.messaging.push_message_with_http_info(
                 OnePassPushRequest(to=recipients[0], messages=objects()),

@@ -10,12 +10,16 @@ from collections.abc import Iterable
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from bot.line.checked import Checked
 from bot.line.limits import MAX_MULTICAST, check_messages
 from bot.models import OutboxMessage, utcnow
 from bot.models.outbox import FAILED, PENDING, STATES, new_retry_key
 
 
 def _as_dicts(messages) -> list[dict]:
+    messages = list(messages)
+    if messages and all(isinstance(m, Checked) for m in messages):
+        return [m.to_dict() for m in messages]  # checked when they were made (bot.messages)
     dicts = [m if isinstance(m, dict) else m.to_dict() for m in messages]
     check_messages(dicts)
     return dicts
