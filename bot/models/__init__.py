@@ -12,9 +12,9 @@ from .staff import AuditLog, Staff
 from .preferences import Preferences
 from .recommendation import RecommendationMark, RecommendedJob, StaffRecommendation, StaffRecommendationItem
 from .user import User
-from .webhook import ChatNotice, ProcessedEvent
+from .webhook import ChatNotice, PendingReply, ProcessedEvent
 
-__all__ = ["Base", "UTCDateTime", "utcnow", "User", "ProcessedEvent", "ChatNotice", "OutboxMessage",
+__all__ = ["Base", "UTCDateTime", "utcnow", "User", "ProcessedEvent", "PendingReply", "ChatNotice", "OutboxMessage",
            "Job", "SavedSearch", "RecentSearch", "Conversation", "Favorite",
            "Preferences", "Staff", "AuditLog", "Event", "EventRegistration",
            "Broadcast", "Application", "RecommendedJob", "RecommendationMark",
