@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from bot import conversation, messages, users
-from bot.line import outbox
+from bot.line import replies as replies_store
 from bot.models import ChatNotice, ProcessedEvent, utcnow
 from bot.router import Context, InvalidPostback, normalise
 
@@ -61,10 +61,13 @@ class EventProcessor:
         if chat == "user" and not user_id:
             log.warning("event %s from a user without userId skipped", event_id)
             return
+        held = bool(reply_token and user_id)  # answers that must not be lost (bot.line.replies)
         try:
             with self.db.session() as session:
                 self._claim(session, event_id, name)
                 replies = self._dispatch(session, event, name, chat, user_id)
+                if replies and held:
+                    replies_store.hold(session, event_id, user_id, reply_token, replies)
         except Duplicate:
             log.info("event %s already processed; skipped", event_id)
             return
@@ -72,10 +75,10 @@ class EventProcessor:
             raise  # the database is unreachable: nothing was claimed, the webhook asks LINE to redeliver
         except Exception:  # noqa: BLE001 - any handler failure: log, mark done, apologise
             log.exception("handler failed for event %s (%s)", event_id, name)
-            self._mark_done(event_id, name)
             replies = [messages.text(APOLOGY)] if name in ADDRESSED and chat == "user" else []
+            self._mark_done(event_id, name, (user_id, reply_token, replies) if replies and held else None)
         if replies:
-            self._reply(reply_token, user_id, replies, event_id)
+            self._reply(reply_token, user_id, replies, event_id, held)
 
     # --- steps ----------------------------------------------------------------------------------
 
@@ -87,10 +90,12 @@ class EventProcessor:
         except IntegrityError:
             raise Duplicate(event_id) from None
 
-    def _mark_done(self, event_id: str, name: str) -> None:
+    def _mark_done(self, event_id: str, name: str, apology: tuple | None) -> None:
         try:
             with self.db.session() as session:
                 session.add(ProcessedEvent(webhook_event_id=event_id, event_type=name[:40]))
+                if apology:
+                    replies_store.hold(session, event_id, *apology)
         except IntegrityError:
             pass  # a parallel delivery recorded it already
 
@@ -133,23 +138,38 @@ class EventProcessor:
         session.add(ChatNotice(chat_id=chat_id))
         return [messages.text(GROUP_NOTICE)]
 
-    def _reply(self, reply_token: str | None, user_id: str | None, replies: list, event_id: str) -> None:
+    def _reply(self, reply_token: str | None, user_id: str | None, replies: list, event_id: str,
+               held: bool) -> None:
         line = self.services.line
         if reply_token:
             result = line.reply(reply_token, replies)
+            delivered = result.outcome == "sent"
             if result.outcome == "retry" and result.status is None:
                 # A timeout: LINE may have delivered it. A reply has no retry key, but its token is used
                 # once: resending tells (accepted, or 400 for a token the first attempt already spent).
                 again = line.reply(reply_token, replies)
-                if again.outcome == "sent" or again.status == 400:
-                    return
-            if result.outcome == "sent":
+                delivered = again.outcome == "sent" or again.status == 400
+            if delivered:
+                if held:
+                    self._after_reply(event_id, lambda session: replies_store.settle(session, event_id))
                 return
             log.warning("reply for event %s failed (%s); queued as a push", event_id, result.error)
         if not user_id:
             return
-        # The reply token is spent or expired: the same messages go out as a push instead.
-        with self.db.session() as session:
-            user = users.find(session, user_id)
-            if user is not None and user.is_following:
-                outbox.push(session, user_id, replies, source=f"reply:{event_id}")
+
+        def push_instead(session):
+            # The reply token is spent or expired: the same messages go out as a push instead, unless
+            # the dispatcher took the held reply meanwhile (then it answers).
+            if not held or replies_store.settle(session, event_id):
+                replies_store.push_instead(session, user_id, replies, event_id)
+        self._after_reply(event_id, push_instead)
+
+    def _after_reply(self, event_id: str, work) -> None:
+        try:
+            with self.db.session() as session:
+                work(session)
+        except (OperationalError, InterfaceError) as exc:
+            # The event's work is committed and its answer held: the dispatcher settles it once the
+            # database is back (bot.line.replies), so the request is still answered 200.
+            log.warning("reply for event %s left to the dispatcher: database unavailable (%s)",
+                        event_id, type(exc.orig or exc).__name__)

@@ -22,7 +22,7 @@ import click
 from sqlalchemy import Table, Text, and_, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.models import AuditLog, Base, OutboxMessage, User, utcnow
+from bot.models import AuditLog, Base, OutboxMessage, PendingReply, User, utcnow
 from bot.models.user import BLOCKED
 from bot.scheduler import scheduled
 
@@ -108,6 +108,10 @@ def export_user(session: Session, line_user_id: str) -> dict | None:
                             "topic": row.topic, "created_at": _plain(row.created_at),
                             "sent_at": _plain(row.sent_at)})
     tables["outbox"] = outbox_rows
+    # Answers not yet confirmed as sent (bot.line.replies): kept by LINE user id, for seconds.
+    held = PendingReply.__table__
+    tables["pending_replies"] = [_as_dict(r) for r in session.execute(
+        select(held).where(held.c.line_user_id == line_user_id))]
     return {"line_user_id": line_user_id, "exported_at": utcnow().isoformat(), "tables": tables}
 
 
@@ -135,6 +139,8 @@ def delete_user(session: Session, line_user_id: str) -> dict[str, int] | None:
             result = session.execute(delete(table).where(_owned_by(table, user.id, paths)))
             counts[table.name] = counts.get(table.name, 0) + result.rowcount
     counts["outbox"] = _forget_in_outbox(session, line_user_id)
+    counts["pending_replies"] = session.execute(
+        delete(PendingReply).where(PendingReply.line_user_id == line_user_id)).rowcount
     session.execute(delete(User).where(User.id == user.id))
     counts["users"] = 1
     return {name: n for name, n in counts.items() if n}

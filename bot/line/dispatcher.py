@@ -26,6 +26,7 @@ import click
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from bot.line import replies
 from bot.line.client import SendResult
 from bot.line.limits import MAX_MULTICAST
 from bot import preferences
@@ -50,6 +51,11 @@ class DispatcherConfig:
     backoff_base: float = 2.0
     backoff_max: float = 600.0
     idle_wait: float = 1.0
+    # Seconds a web process has to confirm its reply before the dispatcher sends it (bot.line.replies):
+    # past a normal reply (milliseconds), within the token's minute. Any value is safe: whoever
+    # deletes the held row sends it.
+    reply_grace: float = 15.0
+    reply_check_every: float = 5.0
     rates: dict = dataclasses.field(default_factory=lambda: dict(DEFAULT_RATES))
 
 
@@ -95,6 +101,7 @@ class Dispatcher:
         self.stop = threading.Event()
         self.buckets = {kind: TokenBucket(rate, self.stop) for kind, rate in self.config.rates.items()}
         self.pool = ThreadPoolExecutor(self.config.threads, thread_name_prefix="dispatch")
+        self._next_reply_check = 0.0
 
     # --- claiming -------------------------------------------------------------------------------
 
@@ -208,6 +215,10 @@ class Dispatcher:
                             execution_options={"synchronize_session": None})
 
     def run_once(self) -> int:
+        if time.monotonic() >= self._next_reply_check:
+            # Replies held by web processes that died before confirming them (bot.line.replies).
+            self._next_reply_check = time.monotonic() + self.config.reply_check_every
+            replies.resend_stale(self.services, self.config.reply_grace)
         rows = self.claim()
         if not rows:
             return 0
@@ -260,13 +271,17 @@ def register_cli(app) -> None:
     @click.option("--threads", type=click.IntRange(1, 64), default=16, show_default=True)
     @click.option("--lease", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
                   help="Seconds a claimed row stays reserved before another dispatcher may take it.")
+    @click.option("--reply-grace", type=click.FloatRange(1, 40), default=15.0, show_default=True,
+                  help="Seconds before a reply the web process did not confirm is sent by the dispatcher.")
     @click.option("--rate", "rates", multiple=True, metavar="KIND=PER_SECOND",
                   help="Requests per second for push, multicast, broadcast or narrowcast "
                        "(defaults stay under LINE's published limits).")
-    def dispatcher_command(until_idle: bool, threads: int, lease: float, rates: tuple[str, ...]):
+    def dispatcher_command(until_idle: bool, threads: int, lease: float, reply_grace: float,
+                           rates: tuple[str, ...]):
         """Deliver queued pushes, multicasts and broadcasts to LINE (the Procfile worker)."""
         services = current_app.extensions["bot"]
-        config = DispatcherConfig(threads=threads, lease_seconds=lease)
+        config = DispatcherConfig(threads=threads, lease_seconds=lease, reply_grace=reply_grace,
+                                  reply_check_every=min(5.0, reply_grace / 2))
         for item in rates:
             kind, _, value = item.partition("=")
             try:
