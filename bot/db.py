@@ -5,6 +5,7 @@ import contextlib
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
@@ -14,6 +15,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 FOREIGN_TABLES = {"apscheduler_jobs"}
 FOREIGN_TABLE_PREFIXES = ("jobs_fts", "jobs_bigram_fts")
 FOREIGN_INDEXES = {"ix_jobs_search_trgm", "ix_jobs_search_bigrams"}
+
+
+def insert_for(session):
+    """The INSERT construct of the session's database, which has ON CONFLICT DO NOTHING on both."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
@@ -40,6 +46,10 @@ def _sqlite_pragmas(dbapi_connection, _record):
     # WAL lets the web process read while the dispatcher writes; busy_timeout waits instead of failing.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # In WAL mode NORMAL syncs at checkpoints, not at every commit: a killed process loses nothing
+    # committed, only a power cut can lose the last commits. FULL made every webhook event wait ~3 ms
+    # for the disk while it held SQLite's only write lock (docs/performance.md).
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

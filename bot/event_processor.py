@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from bot import conversation, messages, users
+from bot.db import insert_for
 from bot.line import replies as replies_store
 from bot.models import ChatNotice, ProcessedEvent, utcnow
 from bot.router import Context, InvalidPostback, normalise
@@ -83,12 +84,13 @@ class EventProcessor:
     # --- steps ----------------------------------------------------------------------------------
 
     def _claim(self, session, event_id: str, name: str) -> None:
-        session.add(ProcessedEvent(webhook_event_id=event_id, event_type=name[:40]))
-        try:
-            with session.begin_nested():
-                session.flush()
-        except IntegrityError:
-            raise Duplicate(event_id) from None
+        # ON CONFLICT DO NOTHING instead of a savepoint around an INSERT: a parallel delivery of the
+        # same event waits for the first one's commit and then inserts nothing.
+        claimed = session.scalar(insert_for(session)(ProcessedEvent.__table__).values(
+            webhook_event_id=event_id, event_type=name[:40]).on_conflict_do_nothing(
+            index_elements=["webhook_event_id"]).returning(ProcessedEvent.id))
+        if claimed is None:
+            raise Duplicate(event_id)
 
     def _mark_done(self, event_id: str, name: str, apology: tuple | None) -> None:
         try:
@@ -151,7 +153,8 @@ class EventProcessor:
                 delivered = again.outcome == "sent" or again.status == 400
             if delivered:
                 if held:
-                    self._after_reply(event_id, lambda session: replies_store.settle(session, event_id))
+                    self._after_reply(event_id, lambda session: replies_store.settle(session, event_id),
+                                      plain=True)
                 return
             log.warning("reply for event %s failed (%s); queued as a push", event_id, result.error)
         if not user_id:
@@ -164,9 +167,10 @@ class EventProcessor:
                 replies_store.push_instead(session, user_id, replies, event_id)
         self._after_reply(event_id, push_instead)
 
-    def _after_reply(self, event_id: str, work) -> None:
+    def _after_reply(self, event_id: str, work, plain: bool = False) -> None:
         try:
-            with self.db.session() as session:
+            # A plain connection where no ORM object is written: cheaper on every event.
+            with (self.db.engine.begin() if plain else self.db.session()) as session:
                 work(session)
         except (OperationalError, InterfaceError) as exc:
             # The event's work is committed and its answer held: the dispatcher settles it once the

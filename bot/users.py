@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.db import insert_for
 from bot.models import User, utcnow
 from bot.models.user import BLOCKED, FOLLOWING
 
@@ -18,10 +18,9 @@ def get_or_create(session: Session, line_user_id: str) -> User:
     user = find(session, line_user_id)
     if user is not None:
         return user
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     now = utcnow()
-    session.execute(dialect.insert(User).values(line_user_id=line_user_id, status=FOLLOWING,
-                                                followed_at=now, created_at=now)
+    session.execute(insert_for(session)(User).values(line_user_id=line_user_id, status=FOLLOWING,
+                                                       followed_at=now, created_at=now)
                     .on_conflict_do_nothing(index_elements=["line_user_id"]))
     return find(session, line_user_id)
 

@@ -56,7 +56,7 @@ def test_died_after_the_commit_the_dispatcher_answers_with_the_same_token(app, l
 
 
 def test_died_after_line_took_the_reply_nothing_is_sent_twice(app, line, db, emulator, friend, monkeypatch):
-    monkeypatch.setattr(EventProcessor, "_after_reply", lambda *args: None)  # the confirmation never came
+    monkeypatch.setattr(EventProcessor, "_after_reply", lambda *args, **kwargs: None)  # the confirmation never came
     before = len(emulator.messages_for(friend))
     line.say(friend, "使い方")
     answered = len(emulator.messages_for(friend))

@@ -12,12 +12,12 @@ import datetime as dt
 import enum
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.booking import rules as booking_rules
 from bot.booking.rules import Rules
+from bot.db import insert_for
 from bot.models import Booking, ConsultationSlot, OutboxMessage, User
 from bot.models.booking import BOOKED, CANCELLED
 from bot.models.outbox import PENDING
@@ -70,8 +70,7 @@ def ensure_slots(session: Session, rules: Rules, tz, now: dt.datetime) -> None:
                 "booked_count": 0, "retired": False, "updated_at": now}
                for start in sorted(wanted - set(existing))]
     if missing:
-        insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
-        session.execute(insert(ConsultationSlot).on_conflict_do_nothing(index_elements=["starts_at"]), missing)
+        session.execute(insert_for(session)(ConsultationSlot).on_conflict_do_nothing(index_elements=["starts_at"]), missing)
     for start, slot in existing.items():
         # A retired slot takes no new bookings; the ones it has stay valid.
         if slot.retired != (start not in wanted):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from bot import users
 from bot.line import outbox
@@ -38,9 +38,14 @@ def hold(session, event_id: str, user_id: str, reply_token: str, replies: list) 
                              messages=[m.to_dict() for m in replies]))
 
 
+# Built once: this runs after every reply.
+_SETTLE = delete(PendingReply).where(PendingReply.webhook_event_id == bindparam("event_id"))
+
+
 def settle(session, event_id: str) -> bool:
-    """Deletes the held reply; False when the dispatcher took it meanwhile (then it is the sender)."""
-    return session.execute(delete(PendingReply).where(PendingReply.webhook_event_id == event_id)).rowcount > 0
+    """Deletes the held reply; False when the dispatcher took it meanwhile (then it is the sender).
+    `session` is a Session or a Connection."""
+    return session.execute(_SETTLE, {"event_id": event_id}).rowcount > 0
 
 
 def push_instead(session, user_id: str, messages: list, event_id: str) -> None:
