@@ -1,4 +1,4 @@
-"""Jobs that keep the database small: old webhook event ids and finished outbox rows."""
+"""Jobs that keep the database small: old webhook event ids, finished outbox rows, old failed sign-ins."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy import delete
 
-from bot.models import OutboxMessage, ProcessedEvent, utcnow
+from bot.models import OutboxMessage, ProcessedEvent, SignInAttempt, utcnow
 from bot.models.outbox import CANCELLED, MERGED, SENT
 from bot.scheduler import scheduled
 
@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 EVENT_ID_RETENTION = dt.timedelta(days=7)
 # Sent rows are kept a while for delivery figures and support questions.
 OUTBOX_RETENTION = dt.timedelta(days=90)
+SIGN_IN_ATTEMPT_RETENTION = dt.timedelta(days=1)
 
 
 @scheduled("purge-event-ids", "Forget webhook event ids older than a week", hour=3, minute=30)
@@ -34,4 +35,14 @@ def purge_outbox(services) -> int:
             OutboxMessage.status.in_([SENT, CANCELLED, MERGED]),
             OutboxMessage.updated_at < utcnow() - OUTBOX_RETENTION))
     log.info("purged %d outbox rows", result.rowcount)
+    return result.rowcount
+
+
+@scheduled("purge-sign-in-attempts", "Delete failed console sign-ins older than a day", hour=3, minute=50)
+def purge_sign_in_attempts(services) -> int:
+    # console.auth counts them over 15 minutes only; they hold a client address, so they go soon.
+    with services.db.session() as session:
+        result = session.execute(delete(SignInAttempt).where(
+            SignInAttempt.at < utcnow() - SIGN_IN_ATTEMPT_RETENTION))
+    log.info("purged %d old sign-in attempts", result.rowcount)
     return result.rowcount

@@ -3,22 +3,28 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import ipaddress
 import json
 import re
 import time
 
 from flask import abort, current_app, flash, has_request_context, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bot.models import utcnow
+from bot.models.sign_in import SignInAttempt
 from bot.models.staff import AuditLog, Staff
 from console import bp
 
 MAX_FAILED_ATTEMPTS = 5
 LOCKOUT = dt.timedelta(minutes=15)
+# Guessing across many accounts from one place: the per-account lock never trips, so failures are also
+# counted per client address. The office's staff share one address, hence a limit well above typos.
+ADDRESS_MAX_FAILURES = 20
+ADDRESS_WINDOW = dt.timedelta(minutes=15)
 SESSION_MAX_AGE = dt.timedelta(hours=8)      # from sign-in, however busy
 SESSION_IDLE_TIMEOUT = dt.timedelta(minutes=30)
 PASSWORD_MIN_LENGTH = 12
@@ -30,6 +36,10 @@ LOGIN_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 SIGN_IN_FAILED = (f"ログインIDまたはパスワードが正しくありません。{MAX_FAILED_ATTEMPTS}回続けて間違えると、"
                   f"{int(LOCKOUT.total_seconds()) // 60}分間ログインできなくなります。"
                   f"ロックされた場合は、時間をおいてからお試しいただくか、管理者にご連絡ください。")
+
+SIGN_IN_THROTTLED = (f"この接続元からのログインの失敗が続いたため、ログインを一時的に止めています。"
+                     f"{int(ADDRESS_WINDOW.total_seconds()) // 60}分ほどたってから、もう一度お試しください。"
+                     f"お急ぎの場合は、管理者にご連絡ください。")
 
 SESSION_TOO_OLD = (f"ログインから{int(SESSION_MAX_AGE.total_seconds()) // 3600}時間が経ったため、ログアウトしました。"
                    "もう一度ログインしてください。")
@@ -79,13 +89,63 @@ def _dummy_hash() -> str:
     return hash_password("not-a-real-password")
 
 
-def sign_in(login_id: str, password: str) -> Staff | None:
+class TooManyAttempts(Exception):
+    """Too many failed sign-ins from one client address lately (SIGN_IN_THROTTLED)."""
+
+
+def address_key(address: str | None) -> str:
+    """What failures are counted under: an IPv4 address, or the /64 network of an IPv6 one (a single
+    client usually holds a whole /64, so counting single IPv6 addresses would count nothing)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return "unknown"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _claim_attempt(address: str, now: dt.datetime) -> tuple[int, int]:
+    """Records this attempt for its address and returns (its row id, attempts in the window).
+
+    The row is committed before counting, so that parallel attempts all see each other: the n-th
+    one to commit counts at least n, and no more than ADDRESS_MAX_FAILURES get through at once.
+    """
+    with _db().session() as s:
+        s.execute(delete(SignInAttempt).where(SignInAttempt.address == address,
+                                              SignInAttempt.at < now - ADDRESS_WINDOW))
+        row = SignInAttempt(address=address, at=now)
+        s.add(row)
+        s.flush()
+        row_id = row.id
+    with _db().session() as s:
+        count = s.scalar(select(func.count()).select_from(SignInAttempt).where(
+            SignInAttempt.address == address, SignInAttempt.at >= now - ADDRESS_WINDOW))
+    return row_id, count
+
+
+def sign_in(login_id: str, password: str, address: str | None = None) -> Staff | None:
     """The staff member if the id and password are right and the account may sign in, else None.
 
-    Counts failures per account and locks it for LOCKOUT after MAX_FAILED_ATTEMPTS in a row.
+    Counts failures per account and locks it for LOCKOUT after MAX_FAILED_ATTEMPTS in a row; counts
+    failures per client address and raises TooManyAttempts past ADDRESS_MAX_FAILURES in
+    ADDRESS_WINDOW, before any password is checked.
     """
-    login_id = normalize_login_id(login_id)
     now = utcnow()
+    attempt_id, attempts = _claim_attempt(address_key(address), now)
+    if attempts > ADDRESS_MAX_FAILURES:
+        audit("login.throttled", None, attempts=attempts)
+        raise TooManyAttempts()
+    staff = _check_credentials(normalize_login_id(login_id), password, now)
+    if staff is not None:  # only failures count against the address
+        with _db().session() as s:
+            s.execute(delete(SignInAttempt).where(SignInAttempt.id == attempt_id))
+    return staff
+
+
+def _check_credentials(login_id: str, password: str, now: dt.datetime) -> Staff | None:
     with _db().session() as s:
         # FOR UPDATE (PostgreSQL): parallel guesses are counted one after the other, none lost.
         staff = s.scalar(select(Staff).where(Staff.login_id == login_id).with_for_update())

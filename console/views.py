@@ -15,7 +15,8 @@ from console.forms import ActionForm, LoginForm
 
 # Names of audit actions on the audit log page; features that log new actions add theirs here.
 AUDIT_LABELS = {
-    "login": "ログイン", "logout": "ログアウト", "login.failed": "ログイン失敗", "staff.locked": "ロック",
+    "login": "ログイン", "logout": "ログアウト", "login.failed": "ログイン失敗",
+    "login.throttled": "ログイン制限（接続元）", "staff.locked": "ロック",
     "staff.create": "アカウント作成", "staff.deactivate": "アカウント無効化", "staff.activate": "アカウント再有効化",
     "staff.password_reset": "パスワード再設定", "staff.unlock": "ロック解除",
     "event.create": "イベント登録", "event.update": "イベント編集", "event.cancel": "イベント中止",
@@ -34,7 +35,10 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        staff = auth.sign_in(form.login_id.data, form.password.data)
+        try:
+            staff = auth.sign_in(form.login_id.data, form.password.data, request.remote_addr)
+        except auth.TooManyAttempts:
+            return render_template("console/login.html", form=form, error=auth.SIGN_IN_THROTTLED)
         if staff is not None:
             # A fresh session: nothing from before sign-in (old CSRF token, flashes) carries over.
             session.clear()

@@ -9,6 +9,7 @@ from .favorite import Favorite
 from .job import Job, RecentSearch, SavedSearch
 from .outbox import OutboxMessage
 from .staff import AuditLog, Staff
+from .sign_in import SignInAttempt
 from .preferences import Preferences
 from .recommendation import RecommendationMark, RecommendedJob, StaffRecommendation, StaffRecommendationItem
 from .user import User
@@ -18,4 +19,4 @@ __all__ = ["Base", "UTCDateTime", "utcnow", "User", "ProcessedEvent", "PendingRe
            "Job", "SavedSearch", "RecentSearch", "Conversation", "Favorite",
            "Preferences", "Staff", "AuditLog", "Event", "EventRegistration",
            "Broadcast", "Application", "RecommendedJob", "RecommendationMark",
-           "Booking", "BookingRules", "Closure", "ConsultationSlot"]
+           "Booking", "BookingRules", "Closure", "ConsultationSlot", "SignInAttempt"]

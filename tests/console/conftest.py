@@ -56,9 +56,12 @@ def csrf_token(client, path: str = "/console/login") -> str:
     return found.group(1)
 
 
-def sign_in(client, login_id: str, password: str, next_: str | None = None):
+def sign_in(client, login_id: str, password: str, next_: str | None = None, address: str | None = None):
+    """Posts the sign-in form; `address` is the client's address as the proxy reports it."""
     url = "/console/login" + (f"?next={next_}" if next_ else "")
-    return client.post(url, data={"csrf_token": csrf_token(client), "login_id": login_id, "password": password})
+    headers = {"X-Forwarded-For": address} if address else {}
+    return client.post(url, data={"csrf_token": csrf_token(client), "login_id": login_id, "password": password},
+                       headers=headers)
 
 
 def signed_in_client(app, login_id: str, password: str):
