@@ -8,6 +8,7 @@ Lengths are counted in UTF-16 code units, as LINE's servers count them: a charac
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from urllib.parse import urlsplit
@@ -168,11 +169,12 @@ def check_flex_actions(node, path, problems):
         for key, value in node.items():
             if key == "action" and isinstance(value, dict):
                 check_action(value, f"{path}.action", problems)
-            else:
+            elif isinstance(value, (dict, list)):  # paths are built only where actions can be
                 check_flex_actions(value, f"{path}.{key}", problems)
     elif isinstance(node, list):
         for i, value in enumerate(node):
-            check_flex_actions(value, f"{path}[{i}]", problems)
+            if isinstance(value, (dict, list)):
+                check_flex_actions(value, f"{path}[{i}]", problems)
 
 
 def check_flex(message, path, problems):
@@ -255,6 +257,40 @@ def check_message_limits(message: dict, path: str, problems: Problems):
         check_quick_reply(message["quickReply"], f"{path}.quickReply", problems)
 
 
+# ---- the SDK's models, once per shape --------------------------------------------------------------
+#
+# Building line-bot-sdk's pydantic models of a Flex carousel costs 10-20 ms of CPU. A message's *shape*
+# is its JSON with the values of free-text fields left out: to the SDK those are plain strings (its
+# length constraints on them are shorter than, or the same as, the limits above, which are checked on
+# every message). Every other value (types, layouts, sizes, colours, numbers) is part of the shape, so
+# a message that differs in anything else the SDK validates goes through the SDK again.
+
+SHAPE_FREE_TEXT = ("text", "altText", "label", "data", "uri", "displayText", "url")
+# A free-text key and its string value in json.dumps' output. Inside a JSON string a quote is always
+# escaped, so a match can only start at a real key.
+_FREE_TEXT_VALUE = re.compile(r'"(' + "|".join(SHAPE_FREE_TEXT) + r')": "(?:[^"\\]|\\.)*"')
+_ACCEPTED_SHAPES: set[bytes] = set()
+_MAX_SHAPES = 4096  # templates give a few hundred; the bound only guards memory
+
+
+def shape_key(message: dict) -> bytes:
+    text = _FREE_TEXT_VALUE.sub(r'"\1": ""', json.dumps(message, ensure_ascii=False))
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def message_model_problems(message: dict, path: str) -> Problems:
+    """What the SDK's Message model refuses in this message; a shape it accepted is not built again."""
+    key = shape_key(message)
+    if key in _ACCEPTED_SHAPES:
+        return Problems()
+    found = model_problems(models.Message, message, path)
+    if not found:
+        if len(_ACCEPTED_SHAPES) >= _MAX_SHAPES:
+            _ACCEPTED_SHAPES.clear()
+        _ACCEPTED_SHAPES.add(key)
+    return found
+
+
 def collect_problems(messages, problems: Problems):
     if not isinstance(messages, list) or not 1 <= len(messages) <= 5:
         problems.add("messages", "Size must be between 1 and 5")
@@ -268,7 +304,7 @@ def collect_problems(messages, problems: Problems):
             problems.add(f"{path}.type", "Must be one of the following values: "
                          f"[{', '.join(MESSAGE_TYPES)}]")
             continue
-        found = model_problems(models.Message, message, path)
+        found = message_model_problems(message, path)
         if found:
             problems.extend(found)
         else:
