@@ -3,7 +3,9 @@
 Capabilities declare their recurring jobs next to their code with `@scheduled(...)`; `flask scheduler
 run` (the Procfile `clock`) keeps them in the job store and runs them. Only one clock acts at a time,
 even when two are started: the leader holds a database lock (a PostgreSQL advisory lock, or a file
-lock beside a SQLite database) and the others wait on standby to take over.
+lock beside a SQLite database) and the others wait on standby to take over. A PostgreSQL lock can
+vanish under its holder (a database restart, a killed connection): the active clock checks every few
+seconds that it still holds it, and stands by again when it does not.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import click
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import text
+from sqlalchemy import exc, text
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +112,15 @@ class LeaderLock:
     def try_acquire(self) -> bool:
         if self.db.is_postgres:
             conn = self.db.engine.connect()
-            if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
-                conn.commit()
-                self._conn = conn  # the lock lives as long as this connection
-                return True
-            conn.close()
-            return False
+            try:
+                if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
+                    conn.commit()
+                    self._conn, conn = conn, None  # the lock lives as long as this connection
+                    return True
+                return False
+            finally:
+                if conn is not None:
+                    conn.close()
         path = Path(self.db.engine.url.database or "instance/bot.db").with_suffix(".scheduler.lock")
         handle = open(path, "a+")
         try:
@@ -126,37 +131,86 @@ class LeaderLock:
         self._file = handle
         return True
 
+    def held(self) -> bool:
+        """Whether the lock is still ours. A file lock lasts as long as this process; a PostgreSQL lock
+        goes with its session, which a restart or pg_terminate_backend ends without telling us."""
+        if self._conn is None:
+            return self._file is not None
+        try:
+            row = self._conn.execute(text(
+                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = :k"
+                " AND objsubid = 1 AND pid = pg_backend_pid() AND granted"), {"k": LOCK_KEY}).first()
+            self._conn.commit()
+        except exc.SQLAlchemyError:  # any database error: the lock is as good as gone
+            row = None
+        if row is None:
+            self._drop()
+        return row is not None
+
     def release(self) -> None:
         if self._conn is not None:
-            # The connection goes back to the pool, so the session-level lock must be given up.
-            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-            self._conn.commit()
-            self._conn.close()
-            self._conn = None
+            try:
+                # The connection goes back to the pool, so the session-level lock must be given up.
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                self._conn.commit()
+                self._conn.close()
+                self._conn = None
+            except exc.SQLAlchemyError:  # a broken connection: its session, and the lock, are gone
+                self._drop()
         if self._file is not None:
             self._file.close()
             self._file = None
 
+    def _drop(self) -> None:
+        # Invalidated, not returned to the pool: a session still alive would keep whatever it holds.
+        try:
+            self._conn.invalidate()
+            self._conn.close()
+        except exc.SQLAlchemyError:
+            pass
+        self._conn = None
 
-def run_clock(services, stop: threading.Event, standby_wait: float = 10.0) -> None:
+
+def run_clock(services, stop: threading.Event, standby_wait: float = 10.0, check_every: float = 2.0,
+              active: threading.Event | None = None) -> None:
+    """Runs the jobs while this clock holds the leader lock, and stands by while another does, until
+    `stop` is set. `active`, if given, is set while this clock runs jobs."""
     global _services
     _services = services
+    active = active or threading.Event()
     lock = LeaderLock(services.db)
-    while not lock.try_acquire():
-        log.info("another clock is active; standing by")
-        if stop.wait(standby_wait):
-            return
-    scheduler = build_scheduler(services)
-    try:
-        scheduler.start(paused=True)
-        sync_jobs(scheduler, services.settings.tz)
-        scheduler.resume()
-        log.info("clock active with %d jobs", len(scheduler.get_jobs()))
-        stop.wait()
-    finally:
-        if scheduler.running:
-            scheduler.shutdown(wait=True)
-        lock.release()
+    while not stop.is_set():
+        try:
+            acquired = lock.try_acquire()
+            if not acquired:
+                log.info("another clock is active; standing by")
+        except exc.SQLAlchemyError as e:  # the database is down (restarting): try again like a standby
+            log.warning("clock cannot reach the database (%s); standing by", type(e).__name__)
+            acquired = False
+        if not acquired:
+            stop.wait(standby_wait)
+            continue
+        scheduler = build_scheduler(services)
+        try:
+            # A leader whose PostgreSQL lock vanished runs jobs until its next check: two checks' time
+            # lets it notice and stand down before this clock starts any.
+            if services.db.is_postgres and stop.wait(2 * check_every):
+                break
+            scheduler.start(paused=True)
+            sync_jobs(scheduler, services.settings.tz)
+            scheduler.resume()
+            active.set()
+            log.info("clock active with %d jobs", len(scheduler.get_jobs()))
+            while not stop.wait(check_every):
+                if not lock.held():
+                    log.warning("clock lost its lock (database restarted or connection cut); "
+                                "stopping its jobs and standing by")
+                    break
+        finally:
+            if scheduler.running:
+                scheduler.shutdown(wait=True)
+            active.clear()
+            lock.release()
 
 
 def register_cli(app) -> None:

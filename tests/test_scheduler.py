@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
+import time
 
+import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot import housekeeping, scheduler
 from bot.line import outbox
@@ -45,6 +48,74 @@ def test_a_standby_clock_stops_when_asked(db, app):
     standby.join(timeout=10)
     holder.release()
     assert not standby.is_alive()
+
+
+def _lock_holders(db) -> list[int]:
+    """Backend pids holding the clock's advisory lock in this test's database."""
+    with db.engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = :k AND objsubid = 1"
+            " AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+            {"k": scheduler.LOCK_KEY}).scalars().all()
+
+
+def test_a_clock_whose_lock_connection_is_killed_stands_by_and_one_clock_stays_active(app, db, caplog):
+    if not db.is_postgres:
+        pytest.skip("only a PostgreSQL advisory lock can vanish under its holder; the file lock beside "
+                    "SQLite lives as long as the process")
+    caplog.set_level(logging.INFO, logger="bot.scheduler")
+    services = app.extensions["bot"]
+    stops = [threading.Event(), threading.Event()]
+    active = [threading.Event(), threading.Event()]
+    clocks = [threading.Thread(target=scheduler.run_clock, args=(services, stops[i]), name=f"clock-{i}",
+                               kwargs={"standby_wait": 0.05, "check_every": 0.2, "active": active[i]})
+              for i in range(2)]
+
+    def sample() -> list[bool]:
+        now = [a.is_set() for a in active]
+        assert now != [True, True], "two clocks active at once"
+        return now
+
+    def wait_for(condition, seconds, what):
+        deadline = time.monotonic() + seconds
+        while not condition(sample()):
+            assert time.monotonic() < deadline, f"{what} not within {seconds} s"
+            time.sleep(0.01)
+
+    def logged(thread, words) -> bool:
+        return any(r.threadName == thread and words in r.getMessage() for r in caplog.records)
+
+    for clock in clocks:
+        clock.start()
+    try:
+        wait_for(lambda now: sum(now) == 1, 15, "one clock active")
+        leader = sample().index(True)
+        standby = 1 - leader
+        wait_for(lambda now: logged(f"clock-{standby}", "standing by"), 5, "the other clock on standby")
+        # Session-level advisory locks are re-entrant: a standby sharing the leader's connection would
+        # have been granted the lock too. One holder and one clock standing by: two connections.
+        [killed] = _lock_holders(db)
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": killed}).scalar()
+
+        wait_for(lambda now: not now[leader], 10, "the clock that lost its lock stopping its jobs")
+        assert logged(f"clock-{leader}", "lost its lock")
+        wait_for(lambda now: sum(now) == 1, 10, "one clock active again")
+        [holder] = _lock_holders(db)
+        assert holder != killed
+        # It stays so: the clock that is not active keeps standing by.
+        quiet_until = time.monotonic() + 1.0
+        wait_for(lambda now: sum(now) == 1 and time.monotonic() > quiet_until, 5, "a steady second of one clock")
+        assert clocks[standby].is_alive() and clocks[leader].is_alive()
+    finally:
+        for stop in stops:
+            stop.set()
+        for clock in clocks:
+            clock.join(timeout=15)
+        with db.engine.begin() as conn:  # the job store is not a model table: leave no jobs to other tests
+            conn.execute(text(f"DELETE FROM {scheduler.JOB_TABLE}"))
+    assert not any(clock.is_alive() for clock in clocks)
+    assert _lock_holders(db) == []
 
 
 def test_run_job_calls_the_declared_function(app, db):
