@@ -37,10 +37,11 @@ def summary(state, ids: list[str]) -> dict:
     records = state.records()
     rejected = state.rejected()
     return {
-        "texts": {uid: [m.get("text") for m in state.messages_for(uid)] for uid in ids},
+        "texts": state.texts_for(ids),
         "calls": dict(collections.Counter(r["endpoint"] for r in records)),
         "multicast_sizes": [len(r["to"]) for r in records if r["endpoint"] == "multicast"],
         "rejected": len(rejected),
+        "rejected_reasons": dict(collections.Counter(r.get("reason") for r in rejected)),
         "rejected_examples": [f"{r['status']} {r.get('reason')} {r.get('message')}" for r in rejected[:3]],
     }
 

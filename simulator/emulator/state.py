@@ -123,12 +123,8 @@ class EmulatorState:
     def reachable(self, user_ids) -> list[str]:
         """The known, unblocked users among ``user_ids``, once each, in order."""
         with self.lock:
-            out = []
-            for uid in user_ids:
-                user = self._users.get(uid)
-                if user and not user["blocked"] and uid not in out:
-                    out.append(uid)
-            return out
+            return [uid for uid in dict.fromkeys(user_ids)
+                    if (user := self._users.get(uid)) and not user["blocked"]]
 
     def followers(self) -> list[str]:
         with self.lock:
@@ -187,8 +183,10 @@ class EmulatorState:
         with self.lock:
             if counted:
                 self._charge(len(user_ids))
+            # One copy for everyone: inboxes are only read, and messages_for() hands out copies.
+            delivered = copy.deepcopy(messages)
             for uid in user_ids:
-                self._inbox.setdefault(uid, []).extend(copy.deepcopy(messages))
+                self._inbox.setdefault(uid, []).extend(delivered)
             sent = []
             for message in messages:
                 self._next_message_id += 1
@@ -297,3 +295,9 @@ class EmulatorState:
         """The message objects delivered to ``user_id``, in order."""
         with self.lock:
             return copy.deepcopy(self._inbox.get(user_id, []))
+
+    def texts_for(self, user_ids) -> dict[str, list]:
+        """{user id: the "text" of each message delivered (None for other kinds)}, without copying
+        every message: for counting deliveries to many users."""
+        with self.lock:
+            return {uid: [m.get("text") for m in self._inbox.get(uid, [])] for uid in user_ids}
