@@ -184,10 +184,12 @@ def check_flex(message, path, problems):
         bubbles = contents.get("contents") or []
         if not 1 <= len(bubbles) <= 12:
             problems.add(f"{cpath}.contents", "Size must be between 1 and 12")
-        for i, bubble in enumerate(bubbles):
+        size = json_size(contents)
+        # No bubble is larger than its carousel: each needs measuring only when the whole is larger.
+        for i, bubble in enumerate(bubbles if size > BUBBLE_MAX_BYTES else ()):
             if json_size(bubble) > BUBBLE_MAX_BYTES:
                 problems.add(f"{cpath}.contents[{i}]", "The size of a bubble must be 30 KB or less")
-        if json_size(contents) > CAROUSEL_MAX_BYTES:
+        if size > CAROUSEL_MAX_BYTES:
             problems.add(cpath, "The size of a carousel must be 50 KB or less")
     elif json_size(contents) > BUBBLE_MAX_BYTES:
         problems.add(cpath, "The size of a bubble must be 30 KB or less")
