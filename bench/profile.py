@@ -2,7 +2,7 @@
 
     python -m bench.profile webhook [--events N]      # the bench's webhook mix through /callback
     python -m bench.profile dispatcher [--rows N]     # outbox rows to the emulator until idle
-    python -m bench.profile kinds [--events N]        # median CPU per event kind of the mix (no profiler)
+    python -m bench.profile kinds [--events N]        # mean and median CPU per event kind (no profiler)
 
 Both run in this process against the emulator in its own process, on a fresh SQLite database (or
 --database postgresql). The webhook profile posts the requests one after another through Flask's test
@@ -72,7 +72,7 @@ def kinds(emulator, url: str, n: int, profiler) -> str:
     client, traffic = app.test_client(), Traffic(emulator, users, numbers, seed=3)
     for body, signature in traffic.follows(users):
         client.post("/callback", data=body, headers={"X-Line-Signature": signature})
-    lines, entries = [], traffic.mix
+    lines, means, entries = [], [], traffic.mix
     for weight, kind, value in entries:
         traffic.mix, traffic.weights = [(weight, kind, value)], [1]
         costs = []
@@ -83,10 +83,13 @@ def kinds(emulator, url: str, n: int, profiler) -> str:
         sample = traffic.requests(1)[0][0].decode()
         what = sample.split('"text": "')[1].split('"')[0] if kind == "text" else \
             sample.split('"data": "')[1].split('"')[0].split("&j=")[0].split("&q=")[0] if kind == "postback" else kind
-        lines.append(f"{weight:3d} %  {kind:8} {what[:30]:30}  median {statistics.median(costs):5.1f} ms CPU, "
-                     f"max {max(costs):5.1f}")
+        lines.append(f"{weight:3d} %  {kind:8} {what[:30]:30}  mean {statistics.mean(costs):5.1f} ms CPU, "
+                     f"median {statistics.median(costs):5.1f}, max {max(costs):5.1f}")
+        means.append((weight, statistics.mean(costs)))
     app.extensions["bot"].line.close()
     app.extensions["bot"].db.dispose()
+    total = sum(w for w, _ in means)
+    lines.append(f"weighted by the mix: {sum(w * m for w, m in means) / total:.1f} ms CPU per event (mean)")
     print("\n".join(lines))
     return f"CPU per event kind, {n} events each"
 
