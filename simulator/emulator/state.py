@@ -23,6 +23,7 @@ Conclusions about LINE's behaviour that shape this module:
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 import threading
 import time
@@ -37,6 +38,15 @@ RETRY_KEY_TTL = 24 * 60 * 60.0
 JST = 9 * 60 * 60
 # Message types a user can quote: LINE returns a quoteToken for these.
 QUOTABLE = {"text", "textV2", "sticker", "image", "video"}
+
+
+def _copy(value):
+    """A deep copy of JSON data (what every call carries), several times faster than copy.deepcopy
+    on a Flex carousel; anything else is deep-copied."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return copy.deepcopy(value)
 
 
 def new_user_id() -> str:
@@ -184,7 +194,7 @@ class EmulatorState:
             if counted:
                 self._charge(len(user_ids))
             # One copy for everyone: inboxes are only read, and messages_for() hands out copies.
-            delivered = copy.deepcopy(messages)
+            delivered = _copy(messages)
             for uid in user_ids:
                 self._inbox.setdefault(uid, []).extend(delivered)
             sent = []
@@ -269,7 +279,7 @@ class EmulatorState:
 
     def add_record(self, entry: dict):
         with self.lock:
-            self._records.append({"id": self._next_call, **copy.deepcopy(entry)})
+            self._records.append({"id": self._next_call, **_copy(entry)})
             self._next_call += 1
 
     def add_rejected(self, entry: dict):
