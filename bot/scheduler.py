@@ -206,6 +206,8 @@ def run_clock(services, stop: threading.Event, standby_wait: float = 10.0, check
                     log.warning("clock lost its lock (database restarted or connection cut); "
                                 "stopping its jobs and standing by")
                     break
+        except exc.SQLAlchemyError as e:  # e.g. the database went away while the jobs were being synced
+            log.warning("clock stopped by a database error (%s); standing by", type(e).__name__)
         finally:
             if scheduler.running:
                 scheduler.shutdown(wait=True)
