@@ -78,10 +78,11 @@ def test_a_clock_whose_lock_connection_is_killed_stands_by_and_one_clock_stays_a
         return now
 
     def wait_for(condition, seconds, what):
-        deadline = time.monotonic() + seconds
+        # Real threads and a real database connection: polled, with a deadline.
+        deadline, pause = time.monotonic() + seconds, threading.Event()
         while not condition(sample()):
             assert time.monotonic() < deadline, f"{what} not within {seconds} s"
-            time.sleep(0.01)
+            pause.wait(0.01)
 
     def logged(thread, words) -> bool:
         return any(r.threadName == thread and words in r.getMessage() for r in caplog.records)
