@@ -198,7 +198,7 @@ def _last_push(ctx, label, server, db_url, line_ids, expected, limit) -> dict:
     seen = server.summary(line_ids)
     # A 409 on a retry key is a call that timed out after the server took it, sent again: the
     # dispatcher counts it as delivered, and the exactly-once check below still holds.
-    resent = seen.get("rejected_reasons", {}).get("retry-key-conflict", 0)
+    resent = seen["rejected_reasons"].get("retry-key-conflict", 0)
     if seen["rejected"] - resent:
         raise BenchError(f"{label}: the server refused {seen['rejected']} calls, e.g. {seen['rejected_examples'][0]}")
     received = {uid for uid, got in seen["texts"].items() if got}

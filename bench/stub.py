@@ -41,8 +41,7 @@ class Store:
         if path == "/_bench/summary":
             return 200, {"texts": {uid: self.texts.get(uid, []) for uid in body["ids"]},
                          "calls": dict(self.calls), "multicast_sizes": self.multicast_sizes,
-                         "rejected": 0, "rejected_examples": [],
-                         "rejected_reasons": {}}
+                         "rejected": 0, "rejected_examples": [], "rejected_reasons": {}}
         return 404, {"message": "Not found"}
 
 

@@ -176,7 +176,7 @@ class EmulatorState:
     def remember_retry_key(self, key: str, request_id: str, response):
         with self.lock:
             self._retry_keys[key] = {"request_id": request_id, "time": self.now(),
-                                     "response": copy.deepcopy(response)}
+                                     "response": _copy(response)}
 
     # ---- sending ---------------------------------------------------------
 
@@ -284,27 +284,27 @@ class EmulatorState:
 
     def add_rejected(self, entry: dict):
         with self.lock:
-            self._rejected.append({"id": self._next_call, **copy.deepcopy(entry)})
+            self._rejected.append({"id": self._next_call, **_copy(entry)})
             self._next_call += 1
 
     def records(self, user_id=None, endpoint=None) -> list[dict]:
         """Every accepted call, in order; optionally only those that reached
         ``user_id`` and/or hit ``endpoint``."""
         with self.lock:
-            return [copy.deepcopy(r) for r in self._records
+            return [_copy(r) for r in self._records
                     if (user_id is None or user_id in r["to"])
                     and (endpoint is None or r["endpoint"] == endpoint)]
 
     def rejected(self, endpoint=None) -> list[dict]:
         """Every refused call, in order, with its status and reason."""
         with self.lock:
-            return [copy.deepcopy(r) for r in self._rejected
+            return [_copy(r) for r in self._rejected
                     if endpoint is None or r["endpoint"] == endpoint]
 
     def messages_for(self, user_id: str) -> list[dict]:
         """The message objects delivered to ``user_id``, in order."""
         with self.lock:
-            return copy.deepcopy(self._inbox.get(user_id, []))
+            return _copy(self._inbox.get(user_id, []))
 
     def texts_for(self, user_ids) -> dict[str, list]:
         """{user id: the "text" of each message delivered (None for other kinds)}, without copying
