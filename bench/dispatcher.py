@@ -99,8 +99,7 @@ def dispatch(label: str, server, db_url: str, users: list[str], multicast: bool)
             counts = {state: count for state, count in outbox.counts(session).items() if count}
     finally:
         worker.close()
-        services.line.close()
-        services.db.dispose()
+        services.close()
     if trouble or set(counts) - {SENT, MERGED}:
         raise BenchError(f"{label}: {trouble[0] if trouble else 'rows left unsent'}: {counts}")
     return m, worker, _verify(label, server, texts)

@@ -51,8 +51,7 @@ def webhook(emulator, url: str, n: int, profiler) -> str:
     profiler.start()
     post(requests)
     profiler.stop()
-    app.extensions["bot"].line.close()
-    app.extensions["bot"].db.dispose()
+    app.extensions["bot"].close()
     return f"{n:,} webhook events of the bench mix"
 
 
@@ -86,8 +85,7 @@ def kinds(emulator, url: str, n: int, profiler) -> str:
         lines.append(f"{weight:3d} %  {kind:8} {what[:30]:30}  mean {statistics.mean(costs):5.1f} ms CPU, "
                      f"median {statistics.median(costs):5.1f}, max {max(costs):5.1f}")
         means.append((weight, statistics.mean(costs)))
-    app.extensions["bot"].line.close()
-    app.extensions["bot"].db.dispose()
+    app.extensions["bot"].close()
     total = sum(w for w, _ in means)
     lines.append(f"weighted by the mix: {sum(w * m for w, m in means) / total:.1f} ms CPU per event (mean)")
     print("\n".join(lines))
@@ -111,8 +109,7 @@ def dispatcher(emulator, url: str, n: int, profiler) -> str:
     worker.run(until_idle=True)
     profiler.stop()
     worker.close()
-    services.line.close()
-    services.db.dispose()
+    services.close()
     return f"{n:,} distinct pushes through the dispatcher"
 
 

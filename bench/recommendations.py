@@ -141,8 +141,7 @@ def _worker(api_url: str, db_url: str, done, answers) -> None:
                 time.sleep(0.05)
     finally:
         worker.close()
-        services.line.close()
-        services.db.dispose()
+        services.close()
     answers.put((handled, last))
 
 
@@ -187,8 +186,7 @@ def _last_push(ctx, label, server, db_url, line_ids, expected, limit) -> dict:
         worker.join(10)
         if worker.is_alive():
             worker.terminate()
-        services.line.close()
-        services.db.dispose()
+        services.close()
     recipients = collections.Counter(uid for to, _ in rows for uid in to)
     if set(counts) - {SENT, MERGED}:
         raise BenchError(f"{label}: rows left unsent: {counts}")

@@ -153,8 +153,7 @@ class EventProcessor:
                 delivered = again.outcome == "sent" or again.status == 400
             if delivered:
                 if held:
-                    self._after_reply(event_id, lambda session: replies_store.settle(session, event_id),
-                                      plain=True)
+                    self.services.settler.add(event_id)  # settled in a batch (bot.line.replies)
                 return
             log.warning("reply for event %s failed (%s); queued as a push", event_id, result.error)
         if not user_id:
@@ -167,10 +166,9 @@ class EventProcessor:
                 replies_store.push_instead(session, user_id, replies, event_id)
         self._after_reply(event_id, push_instead)
 
-    def _after_reply(self, event_id: str, work, plain: bool = False) -> None:
+    def _after_reply(self, event_id: str, work) -> None:
         try:
-            # A plain connection where no ORM object is written: cheaper on every event.
-            with (self.db.engine.begin() if plain else self.db.session()) as session:
+            with self.db.session() as session:
                 work(session)
         except (OperationalError, InterfaceError) as exc:
             # The event's work is committed and its answer held: the dispatcher settles it once the

@@ -104,8 +104,7 @@ def app(settings, emulator, tmp_path):
     application.instance_path = str(tmp_path / "instance")
     yield application
     services = application.extensions["bot"]
-    services.line.close()
-    services.db.dispose()
+    services.close()
 
 
 @pytest.fixture

@@ -158,8 +158,7 @@ def test_postgres_restart_during_traffic(private_pg, emulator_server, emulator):
     finally:
         worker.close()
         running.join(timeout=30)
-        services.line.close()
-        services.db.dispose()
+        services.close()
     assert running.is_alive() is False
     for i, uid in enumerate(people):
         texts = [m.get("text") for m in emulator.messages_for(uid)]

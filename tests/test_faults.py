@@ -45,8 +45,7 @@ def app(settings, emulator, tmp_path):
     application.config["TESTING"] = True
     application.instance_path = str(tmp_path / "instance")
     yield application
-    application.extensions["bot"].line.close()
-    application.extensions["bot"].db.dispose()
+    application.extensions["bot"].close()
     # A call LINE was still serving after the client gave up (a delay fault) must not land in the next
     # test's emulator: wait for the emulator's request threads to finish.
     wait_for(lambda: not [t for t in threading.enumerate() if "process_request_thread" in t.name])

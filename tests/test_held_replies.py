@@ -4,14 +4,18 @@ A "death" is played by leaving out the part of the webhook's work that a killed 
 the reply (died right after the commit) or the confirmation (died right after LINE took the reply)."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import time
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from bot.db import Database
 from bot.event_processor import EventProcessor
 from bot.line import replies
+from bot.line.replies import Settler
 from bot.line.dispatcher import Dispatcher, DispatcherConfig
 from bot.models import OutboxMessage, PendingReply, utcnow
 
@@ -21,22 +25,70 @@ def held(db) -> int:
         return s.scalar(select(func.count()).select_from(PendingReply))
 
 
+@contextlib.contextmanager
+def capture_statements(engine):
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
 def later(seconds: float) -> dt.datetime:
     return utcnow() + dt.timedelta(seconds=seconds)
 
 
 @pytest.fixture
-def friend(line):
+def friend(app, line):
     uid = line.new_user()
     line.follow(uid)
+    app.extensions["bot"].settler.flush()  # the greeting is confirmed: each test starts with nothing held
     return uid
+
+
+def wait_until(condition, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 def test_a_normal_reply_leaves_nothing_held(line, db, emulator, friend):
     before = len(emulator.messages_for(friend))
     assert line.say(friend, "使い方").status_code == 200
     assert len(emulator.messages_for(friend)) > before
+    wait_until(lambda: held(db) == 0)  # the web process's settler thread confirms it within a second
+
+
+def test_delivered_replies_are_settled_together(app, line, db, emulator, friend, monkeypatch):
+    """One DELETE for all the replies LINE took since the last round, not a transaction per event."""
+    settler = Settler(db, every=3600.0)  # its round does not come during the test
+    monkeypatch.setattr(app.extensions["bot"], "settler", settler)
+    for word in ("使い方", "お気に入り", "求人"):
+        line.say(friend, word)
+    assert held(db) == 3 and settler.pending() == 3
+    with capture_statements(db.engine) as statements:
+        assert settler.flush() == 3
     assert held(db) == 0
+    assert [s.split()[0] for s in statements if "pending_replies" in s] == ["DELETE"]
+    assert settler.flush() == 0
+    replies.resend_stale(app.extensions["bot"], grace=0, now=later(1))
+    assert emulator.rejected(endpoint="reply") == []  # nothing left for the dispatcher to try
+
+
+def test_confirmations_wait_out_an_unreachable_database(app, line, db, friend, monkeypatch):
+    settler = Settler(db, every=3600.0)
+    monkeypatch.setattr(app.extensions["bot"], "settler", settler)
+    line.say(friend, "使い方")
+    broken = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+    monkeypatch.setattr(settler, "db", broken)
+    assert settler.flush() == 0 and settler.pending() == 1 and held(db) == 1  # kept, nothing lost
+    monkeypatch.setattr(settler, "db", db)
+    assert settler.flush() == 1 and held(db) == 0
 
 
 def test_died_after_the_commit_the_dispatcher_answers_with_the_same_token(app, line, db, emulator, friend,
@@ -56,7 +108,7 @@ def test_died_after_the_commit_the_dispatcher_answers_with_the_same_token(app, l
 
 
 def test_died_after_line_took_the_reply_nothing_is_sent_twice(app, line, db, emulator, friend, monkeypatch):
-    monkeypatch.setattr(EventProcessor, "_after_reply", lambda *args, **kwargs: None)  # the confirmation never came
+    monkeypatch.setattr(Settler, "add", lambda *args: None)  # the process died before its settler's round
     before = len(emulator.messages_for(friend))
     line.say(friend, "使い方")
     answered = len(emulator.messages_for(friend))

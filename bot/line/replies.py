@@ -10,16 +10,26 @@ did, and the person has the answer already.
 Whoever deletes the row owns the answer: the web process pushes its failed reply only if its DELETE
 still found the row, the dispatcher sends only the rows its DELETE returned. So the two never both send.
 
+Settling a delivered reply needs no hurry: a row the dispatcher finds after its grace is resent with
+a spent token, which LINE refuses, so nobody gets it twice. The web process therefore settles its
+delivered replies in batches from a background thread (`Settler`), one DELETE for all of a half
+second's replies, instead of a transaction of its own after every event.
+
 A reply token lives about a minute. A row older than that (the dispatcher was down as long) cannot be
 told apart any more: it goes out as a push, since a repeated answer is a smaller harm than a lost one
 (a booking confirmed in the database and never confirmed to the person).
 """
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
+import os
+import threading
+import time
 
 from sqlalchemy import bindparam, delete, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot import users
 from bot.line import outbox
@@ -46,6 +56,70 @@ def settle(session, event_id: str) -> bool:
     """Deletes the held reply; False when the dispatcher took it meanwhile (then it is the sender).
     `session` is a Session or a Connection."""
     return session.execute(_SETTLE, {"event_id": event_id}).rowcount > 0
+
+
+class Settler:
+    """Deletes the held replies LINE has taken, in batches, from a thread of the web process.
+
+    A process killed before its batch is written leaves at most `every` seconds of delivered replies
+    held; the dispatcher finds them after its grace and LINE refuses their spent tokens (see above).
+    While the database is unreachable the ids are kept for the next round, up to KEEP of them."""
+
+    KEEP = 50_000  # beyond this the oldest are left to the dispatcher (each costs it one refused call)
+
+    def __init__(self, db, every: float = 0.5):
+        self.db, self.every = db, every
+        self._ids: list[str] = []
+        self._lock = threading.Lock()
+        self._pid = None  # the process whose thread runs: a forked child starts its own
+        self._closed = False
+
+    def add(self, event_id: str) -> None:
+        with self._lock:
+            self._ids.append(event_id)
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                threading.Thread(target=self._run, name="reply-settler", daemon=True).start()
+                atexit.register(self.flush)  # a worker stopped gracefully settles what it sent
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._ids)
+
+    def flush(self) -> int:
+        """Settles every reply added so far; returns how many were written."""
+        with self._lock:
+            ids, self._ids = self._ids, []
+        if not ids:
+            return 0
+        try:
+            with self.db.engine.begin() as conn:
+                conn.execute(_SETTLE_MANY, {"ids": ids})
+        except (OperationalError, InterfaceError) as exc:
+            with self._lock:
+                self._ids[:0] = ids
+                del self._ids[:-self.KEEP]
+            log.warning("held replies not settled, database unavailable (%s); %d kept for the next round",
+                        type(exc.orig or exc).__name__, len(ids))
+            return 0
+        return len(ids)
+
+    def close(self) -> None:
+        """Settles what is left and stops the thread (the database is about to go)."""
+        self._closed = True
+        atexit.unregister(self.flush)
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._closed:
+            time.sleep(self.every)
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - the thread must outlive any one failure
+                log.exception("settling held replies failed")
+
+
+_SETTLE_MANY = delete(PendingReply).where(PendingReply.webhook_event_id.in_(bindparam("ids", expanding=True)))
 
 
 def push_instead(session, user_id: str, messages: list, event_id: str) -> None:

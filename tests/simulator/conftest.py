@@ -40,8 +40,7 @@ def run_cli(settings: Settings, *args: str) -> str:
         assert result.exit_code == 0, (args, result.output)
         return result.output
     finally:
-        app.extensions["bot"].line.close()
-        app.extensions["bot"].db.dispose()
+        app.extensions["bot"].close()
 
 
 @contextlib.contextmanager
@@ -69,8 +68,7 @@ def serving(database_url: str, tmp_path, setup=()):
         server.shutdown()
         thread.join(timeout=10)
         services = app.extensions["bot"]
-        services.line.close()
-        services.db.dispose()
+        services.close()
 
 
 @pytest.fixture

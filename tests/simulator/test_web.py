@@ -210,5 +210,4 @@ def test_demo_users_made_once_and_known_when_the_demo_starts(demo_app):
             d.line_user_id: (d.name, d.line_user_id == DEMO_USERS[1].line_user_id) for d in DEMO_USERS}
         assert restarted.extensions["simulator"].followed == set(known)
     finally:
-        restarted.extensions["bot"].line.close()
-        restarted.extensions["bot"].db.dispose()
+        restarted.extensions["bot"].close()
