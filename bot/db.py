@@ -17,9 +17,22 @@ FOREIGN_TABLE_PREFIXES = ("jobs_fts", "jobs_bigram_fts")
 FOREIGN_INDEXES = {"ix_jobs_search_trgm", "ix_jobs_search_bigrams"}
 
 
+INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
 def insert_for(session):
     """The INSERT construct of the session's database, which has ON CONFLICT DO NOTHING on both."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return INSERTS[dialect_of(session)]
+
+
+def dialect_of(session) -> str:
+    return session.get_bind().dialect.name
+
+
+def per_dialect(build) -> dict:
+    """{database kind: build(its INSERT construct)}: statements of every event, built once up front
+    (building a statement costs about as much as running a small one)."""
+    return {name: build(insert) for name, insert in INSERTS.items()}
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

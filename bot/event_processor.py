@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 
 from linebot.v3.webhooks import MessageEvent, PostbackEvent, TextMessageContent
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from bot import conversation, messages, users
-from bot.db import insert_for
+from bot.db import dialect_of, per_dialect
 from bot.line import replies as replies_store
 from bot.models import ChatNotice, ProcessedEvent, utcnow
 from bot.router import Context, InvalidPostback, normalise
@@ -29,6 +29,11 @@ GROUP_NOTICE = ("ハローワーク大村のLINE公式アカウントです。"
                 "お手数ですがアカウントとの個別のトークからご利用ください。")
 # Events that say a person is talking to the bot, and so deserve an answer even when we fail.
 ADDRESSED = ("message", "message.text", "postback", "follow")
+
+
+_CLAIM = per_dialect(lambda insert: insert(ProcessedEvent.__table__).values(
+    webhook_event_id=bindparam("event_id"), event_type=bindparam("event_type"))
+    .on_conflict_do_nothing(index_elements=["webhook_event_id"]).returning(ProcessedEvent.id))
 
 
 class Duplicate(Exception):
@@ -86,9 +91,8 @@ class EventProcessor:
     def _claim(self, session, event_id: str, name: str) -> None:
         # ON CONFLICT DO NOTHING instead of a savepoint around an INSERT: a parallel delivery of the
         # same event waits for the first one's commit and then inserts nothing.
-        claimed = session.scalar(insert_for(session)(ProcessedEvent.__table__).values(
-            webhook_event_id=event_id, event_type=name[:40]).on_conflict_do_nothing(
-            index_elements=["webhook_event_id"]).returning(ProcessedEvent.id))
+        claimed = session.connection().execute(_CLAIM[dialect_of(session)],
+                                               {"event_id": event_id, "event_type": name[:40]}).scalar()
         if claimed is None:
             raise Duplicate(event_id)
 

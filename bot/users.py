@@ -1,7 +1,7 @@
 """Looking up and creating the friends the bot talks to."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.db import insert_for
@@ -9,8 +9,11 @@ from bot.models import User, utcnow
 from bot.models.user import BLOCKED, FOLLOWING
 
 
+_FIND = select(User).where(User.line_user_id == bindparam("line_user_id"))  # built once: every event runs it
+
+
 def find(session: Session, line_user_id: str) -> User | None:
-    return session.scalar(select(User).where(User.line_user_id == line_user_id))
+    return session.scalar(_FIND, {"line_user_id": line_user_id})
 
 
 def get_or_create(session: Session, line_user_id: str) -> User:

@@ -28,7 +28,7 @@ import os
 import threading
 import time
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot import users
@@ -43,9 +43,12 @@ TOKEN_LIFETIME = dt.timedelta(seconds=50)
 BATCH = 20  # rows per transaction: the dispatcher holds their lock while it sends them
 
 
+_HOLD = insert(PendingReply.__table__)  # Core, built once: every answered event runs it
+
+
 def hold(session, event_id: str, user_id: str, reply_token: str, replies: list) -> None:
-    session.add(PendingReply(webhook_event_id=event_id, line_user_id=user_id, reply_token=reply_token,
-                             messages=[m.to_dict() for m in replies]))
+    session.connection().execute(_HOLD, {"webhook_event_id": event_id, "line_user_id": user_id,
+                                         "reply_token": reply_token, "messages": [m.to_dict() for m in replies]})
 
 
 # Built once: this runs after every reply.
