@@ -59,3 +59,13 @@ def test_not_a_list_of_one_to_five_messages():
     for bad in ([], [{"type": "text", "text": "x"}] * 6, [{"type": "nope"}], ["text"]):
         with pytest.raises(LimitError):
             checked.check(bad)
+
+
+def test_a_message_accepted_before_is_checked_again_once_it_changes():
+    """Identical messages are remembered by their exact JSON; the same object edited afterwards is not."""
+    message = bubble("介護職員")
+    assert checked.check([message])[0].to_dict() == message
+    assert checked.check([copy.deepcopy(message)])[0].to_dict() == message  # remembered: still accepted
+    message["altText"] = "あ" * 1501
+    with pytest.raises(LimitError):
+        checked.check([message])

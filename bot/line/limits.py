@@ -272,24 +272,37 @@ SHAPE_FREE_TEXT = ("text", "altText", "label", "data", "uri", "displayText", "ur
 # escaped, so a match can only start at a real key.
 _FREE_TEXT_VALUE = re.compile(r'"(' + "|".join(SHAPE_FREE_TEXT) + r')": "(?:[^"\\]|\\.)*"')
 _ACCEPTED_SHAPES: set[bytes] = set()
-_MAX_SHAPES = 4096  # templates give a few hundred; the bound only guards memory
+# Whole messages that passed every check, by their exact JSON: the same message is checked again and
+# again (menus, help, the results of a popular search, a job's card), and the checks depend on nothing
+# else. A message differing in a single character is checked in full.
+_ACCEPTED_MESSAGES: set[bytes] = set()
+_MAX_REMEMBERED = 4096  # templates give a few hundred shapes; the bound only guards memory
 
 
-def shape_key(message: dict) -> bytes:
-    text = _FREE_TEXT_VALUE.sub(r'"\1": ""', json.dumps(message, ensure_ascii=False))
+def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
-def message_model_problems(message: dict, path: str) -> Problems:
+def _remember(accepted: set, key: bytes) -> None:
+    if len(accepted) >= _MAX_REMEMBERED:
+        accepted.clear()
+    accepted.add(key)
+
+
+def shape_key(message: dict, text: str | None = None) -> bytes:
+    """`text`: the message's json.dumps (ensure_ascii=False), when the caller has it already."""
+    text = text if text is not None else json.dumps(message, ensure_ascii=False)
+    return _digest(_FREE_TEXT_VALUE.sub(r'"\1": ""', text))
+
+
+def message_model_problems(message: dict, path: str, text: str | None = None) -> Problems:
     """What the SDK's Message model refuses in this message; a shape it accepted is not built again."""
-    key = shape_key(message)
+    key = shape_key(message, text)
     if key in _ACCEPTED_SHAPES:
         return Problems()
     found = model_problems(models.Message, message, path)
     if not found:
-        if len(_ACCEPTED_SHAPES) >= _MAX_SHAPES:
-            _ACCEPTED_SHAPES.clear()
-        _ACCEPTED_SHAPES.add(key)
+        _remember(_ACCEPTED_SHAPES, key)
     return found
 
 
@@ -306,11 +319,18 @@ def collect_problems(messages, problems: Problems):
             problems.add(f"{path}.type", "Must be one of the following values: "
                          f"[{', '.join(MESSAGE_TYPES)}]")
             continue
-        found = message_model_problems(message, path)
+        text = json.dumps(message, ensure_ascii=False)
+        exact = _digest(text)
+        if exact in _ACCEPTED_MESSAGES:
+            continue
+        found = message_model_problems(message, path, text)
         if found:
             problems.extend(found)
-        else:
-            check_message_limits(message, path, problems)
+            continue
+        before = len(problems)
+        check_message_limits(message, path, problems)
+        if len(problems) == before:
+            _remember(_ACCEPTED_MESSAGES, exact)
 
 
 class LimitError(ValueError):
