@@ -1,12 +1,12 @@
 """Favourite jobs: at most 300 per person, refused by the database itself beyond that."""
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from bot.db import dialect_of, per_dialect
 from bot.models import Favorite, Job, User
-from bot.models.favorite import MAX_FAVORITES  # noqa: F401 - the cap, read by handlers
+from bot.models.favorite import MAX_FAVORITES
 
 PAGE_SIZE = 10
 
@@ -15,30 +15,30 @@ class Full(Exception):
     """The person already keeps MAX_FAVORITES jobs."""
 
 
-def has(session: Session, user_id: int, job_id: int) -> bool:
-    return session.scalar(select(Favorite.id).where(Favorite.user_id == user_id, Favorite.job_id == job_id)) \
-        is not None
+_SAVE = per_dialect(lambda insert: insert(Favorite.__table__).values(
+    user_id=bindparam("user_id"), job_id=bindparam("job_id"))
+    .on_conflict_do_nothing(index_elements=["user_id", "job_id"]).returning(Favorite.id))
+_COUNT_UP = (update(User.__table__).where(User.id == bindparam("user_id"), User.favorite_count < MAX_FAVORITES)
+             .values(favorite_count=User.favorite_count + 1).returning(User.favorite_count))
 
 
-def add(session: Session, user_id: int, job_id: int) -> bool:
-    """Saves a job; False when it was saved already; raises Full at the cap.
+def add(session: Session, user_id: int, job_id: int) -> int | None:
+    """Saves a job; returns how many the person keeps now, None when it was saved already; raises Full
+    at the cap.
 
-    The count on the user row goes up in the same transaction: on PostgreSQL the row lock makes
-    parallel saves wait their turn, and the CHECK constraint refuses the 301st."""
-    if has(session, user_id, job_id):
-        return False
-    try:
-        with session.begin_nested():
-            session.execute(update(User).where(User.id == user_id)
-                            .values(favorite_count=User.favorite_count + 1)
-                            .execution_options(synchronize_session=False))
-            session.add(Favorite(user_id=user_id, job_id=job_id))
-            session.flush()
-    except IntegrityError:
-        if has(session, user_id, job_id):
-            return False  # a parallel tap saved it a moment ago
-        raise Full() from None
-    return True
+    Three statements at most, none of them failing: a parallel save of the same job waits for the
+    first one's commit and then inserts nothing; the count on the user row goes up only below the cap,
+    and on PostgreSQL its row lock makes parallel saves of different jobs take their turn there (the
+    CHECK constraint on the count stays as the last guard)."""
+    conn = session.connection()
+    saved = conn.execute(_SAVE[dialect_of(session)], {"user_id": user_id, "job_id": job_id}).scalar()
+    if saved is None:
+        return None
+    total = conn.execute(_COUNT_UP, {"user_id": user_id}).scalar()
+    if total is None:
+        conn.execute(delete(Favorite.__table__).where(Favorite.id == saved))
+        raise Full()
+    return total
 
 
 def remove(session: Session, user_id: int, job_id: int) -> bool:

@@ -20,15 +20,14 @@ def add(ctx: Context):
     if not job.is_open:
         return [messages.text("この求人は募集を終了したため、お気に入りに保存できません。", [_to_list()])]
     try:
-        added = favorites.add(ctx.session, ctx.user.id, job.id)
+        total = favorites.add(ctx.session, ctx.user.id, job.id)
     except favorites.Full:
         return [messages.text(
             f"お気に入りは{favorites.MAX_FAVORITES}件まで保存できます。保存できませんでした。\n"
             "「お気に入り一覧」から、募集を終了した求人や不要になった求人を削除してから、"
             "もう一度保存してください。", [_to_list()])]
-    if not added:
+    if total is None:
         return [messages.text("この求人はすでにお気に入りに保存されています。", [_to_list()])]
-    total = favorites.count(ctx.session, ctx.user.id)
     return [messages.text(f"お気に入りに保存しました({total}/{favorites.MAX_FAVORITES}件)。\n{job.occupation}"
                           f"({job.company_name})", [_to_list()])]
 

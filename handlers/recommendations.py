@@ -83,11 +83,11 @@ def staff_save(ctx: Context):
                               "このおすすめ求人は保存できませんでした。申し訳ありません。"
                               "ほかの求人は「求人を探す」からご覧いただけます。")]
     try:
-        added = favorites.add(ctx.session, ctx.user.id, job.id)
+        total = favorites.add(ctx.session, ctx.user.id, job.id)
     except favorites.Full:
         return [messages.text(f"お気に入りは{favorites.MAX_FAVORITES}件まで保存できます。"
                               "「お気に入り一覧」から不要な求人を削除してから、もう一度保存してください。")]
-    if not added:
+    if total is None:
         return [messages.text("この求人はすでにお気に入りに保存されています。")]
     return [messages.text(f"お気に入りに保存しました。\n{job.occupation}({job.company_name})")]
 
