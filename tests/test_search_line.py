@@ -198,3 +198,25 @@ def test_unknown_short_text_is_offered_as_search_words(line, db):
     assert bubble_titles(last(line, user)) == ["介護職員"]
     line.tap(user, "v=1&a=search.words&q=" + "あ" * 41)
     assert "もう一度お選びください" in last(line, user)["text"]
+
+
+def test_only_the_latest_twenty_searches_are_kept_and_their_carousels_still_page(line, db):
+    from bot.jobs.saved import RECENT_KEPT
+    from handlers.search import EXPIRED
+    from bot.models import RecentSearch, User
+
+    add_jobs(db, *[job(occupation=f"介護職員{i:02d}", occupation_major="E") for i in range(12)])
+    user = line.new_user()
+    line.follow(user)
+    carousels = []
+    for _ in range(RECENT_KEPT + 3):
+        line.tap(user, "v=1&a=search.words&q=介護")
+        carousels.append(last(line, user))
+    with db.session() as s:
+        kept = s.scalars(select(RecentSearch.id).join(User, User.id == RecentSearch.user_id)
+                         .where(User.line_user_id == user).order_by(RecentSearch.id)).all()
+    assert len(kept) == RECENT_KEPT
+    line.tap(user, postbacks(carousels[-1])["次の10件"])  # the newest still pages
+    assert len(bubble_titles(last(line, user))) == 2
+    line.tap(user, postbacks(carousels[0])["次の10件"])  # the oldest was pruned: said so, not an error
+    assert last(line, user)["text"] == EXPIRED

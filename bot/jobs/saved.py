@@ -1,7 +1,7 @@
 """Saved search conditions: at most three per person, held by the database (slots 1-3, unique)."""
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,12 +66,17 @@ def remember(session: Session, user_id: int, conditions: Conditions) -> RecentSe
     recent = RecentSearch(user_id=user_id, conditions=conditions.to_dict())
     session.add(recent)
     session.flush()
-    count = session.scalar(select(func.count()).select_from(RecentSearch).where(RecentSearch.user_id == user_id))
-    if count > RECENT_KEPT:
-        keep = select(RecentSearch.id).where(RecentSearch.user_id == user_id) \
-            .order_by(RecentSearch.id.desc()).limit(RECENT_KEPT).scalar_subquery()
-        session.execute(delete(RecentSearch).where(RecentSearch.user_id == user_id, RecentSearch.id.not_in(keep)))
+    session.execute(_PRUNE, {"user_id": user_id})
     return recent
+
+
+# Everything of the person's older than their RECENT_KEPT newest, in one statement run with every search
+# (the subquery finds no row, and so the DELETE nothing, until there are more than that).
+_PRUNE = delete(RecentSearch).where(
+    RecentSearch.user_id == bindparam("user_id"),
+    RecentSearch.id <= select(RecentSearch.id).where(RecentSearch.user_id == bindparam("user_id"))
+    .order_by(RecentSearch.id.desc()).limit(1).offset(RECENT_KEPT).scalar_subquery(),
+).execution_options(synchronize_session=False)
 
 
 def recent(session: Session, user_id: int, recent_id: int) -> RecentSearch | None:
