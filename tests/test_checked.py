@@ -69,3 +69,15 @@ def test_a_message_accepted_before_is_checked_again_once_it_changes():
     message["altText"] = "あ" * 1501
     with pytest.raises(LimitError):
         checked.check([message])
+
+
+def test_a_known_bubble_in_a_carousel_does_not_let_a_changed_one_through():
+    def carousel(*uris):
+        return {"type": "flex", "altText": "求人", "contents": {"type": "carousel", "contents": [
+            bubble(f"求人{i}", uri=uri)["contents"] for i, uri in enumerate(uris)]}}
+
+    checked.check([carousel("https://example.org/job/1", "https://example.org/job/2")])
+    checked.check([carousel("https://example.org/job/1", "https://example.org/job/3")])  # one bubble known
+    with pytest.raises(LimitError) as caught:
+        checked.check([carousel("https://example.org/job/1", "javascript:alert(1)")])
+    assert "contents[1]" in str(caught.value.problems)

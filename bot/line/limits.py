@@ -191,9 +191,24 @@ def check_flex(message, path, problems):
                 problems.add(f"{cpath}.contents[{i}]", "The size of a bubble must be 30 KB or less")
         if size > CAROUSEL_MAX_BYTES:
             problems.add(cpath, "The size of a carousel must be 50 KB or less")
-    elif json_size(contents) > BUBBLE_MAX_BYTES:
+        for i, bubble in enumerate(bubbles):
+            _check_bubble_actions(bubble, f"{cpath}.contents[{i}]", problems)
+        return
+    if json_size(contents) > BUBBLE_MAX_BYTES:
         problems.add(cpath, "The size of a bubble must be 30 KB or less")
-    check_flex_actions(contents, cpath, problems)
+    _check_bubble_actions(contents, cpath, problems)
+
+
+def _check_bubble_actions(bubble, path, problems):
+    """The actions of one bubble, unless this exact bubble passed before: the carousels of one search
+    or list differ in a bubble or two (paging, the person's search id), the job bubbles repeat."""
+    exact = _digest(json.dumps(bubble, ensure_ascii=False))
+    if exact in _ACCEPTED_BUBBLES:
+        return
+    before = len(problems)
+    check_flex_actions(bubble, path, problems)
+    if len(problems) == before:
+        _remember(_ACCEPTED_BUBBLES, exact)
 
 
 def _column_text(obj, path, problems, long_max):
@@ -276,6 +291,7 @@ _ACCEPTED_SHAPES: set[bytes] = set()
 # again (menus, help, the results of a popular search, a job's card), and the checks depend on nothing
 # else. A message differing in a single character is checked in full.
 _ACCEPTED_MESSAGES: set[bytes] = set()
+_ACCEPTED_BUBBLES: set[bytes] = set()  # Flex bubbles whose actions passed, by their exact JSON
 _MAX_REMEMBERED = 4096  # templates give a few hundred shapes; the bound only guards memory
 
 
