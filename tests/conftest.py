@@ -124,6 +124,11 @@ class Line:
         self.client = client
         self.emulator = emulator
         self.secret = secret
+        # The web process confirms delivered replies in a background round every half second
+        # (bot.line.replies.Settler). Tests that then run the dispatcher under time travel would find
+        # them unconfirmed and "stale"; so each post waits for its confirmation, as a second of real
+        # time would. Tests of the settler itself turn this off.
+        self.settle = True
 
     def new_user(self, name="大村 花子") -> str:
         user_id = ev.new_user_id()
@@ -137,7 +142,10 @@ class Line:
         body = ev.payload(*events) if body is None else body
         sig = ev.sign(self.secret, body) if signature is None else signature
         all_headers = {"X-Line-Signature": sig, "Content-Type": "application/json", **(headers or {})}
-        return self.client.post("/callback", data=body, headers=all_headers)
+        response = self.client.post("/callback", data=body, headers=all_headers)
+        if self.settle:
+            self.client.application.extensions["bot"].settler.flush()
+        return response
 
     def tap_at_once(self, app, taps: list[tuple[str, str]]) -> list[int]:
         """(user, postback data) pairs delivered in parallel, each on its own connection, as LINE does
@@ -157,6 +165,8 @@ class Line:
             t.start()
         for t in threads:
             t.join()
+        if self.settle:
+            app.extensions["bot"].settler.flush()
         return statuses
 
     def follow(self, user_id, **kw):

@@ -43,10 +43,9 @@ def later(seconds: float) -> dt.datetime:
 
 
 @pytest.fixture
-def friend(app, line):
+def friend(line):
     uid = line.new_user()
-    line.follow(uid)
-    app.extensions["bot"].settler.flush()  # the greeting is confirmed: each test starts with nothing held
+    line.follow(uid)  # its greeting is confirmed when this returns (tests/conftest.py, Line.settle)
     return uid
 
 
@@ -58,6 +57,7 @@ def wait_until(condition, seconds=10.0):
 
 
 def test_a_normal_reply_leaves_nothing_held(line, db, emulator, friend):
+    line.settle = False  # the settler's own round, not the test's
     before = len(emulator.messages_for(friend))
     assert line.say(friend, "使い方").status_code == 200
     assert len(emulator.messages_for(friend)) > before
@@ -68,6 +68,7 @@ def test_delivered_replies_are_settled_together(app, line, db, emulator, friend,
     """One DELETE for all the replies LINE took since the last round, not a transaction per event."""
     settler = Settler(db, every=3600.0)  # its round does not come during the test
     monkeypatch.setattr(app.extensions["bot"], "settler", settler)
+    line.settle = False
     for word in ("使い方", "お気に入り", "求人"):
         line.say(friend, word)
     assert held(db) == 3 and settler.pending() == 3
@@ -83,6 +84,7 @@ def test_delivered_replies_are_settled_together(app, line, db, emulator, friend,
 def test_confirmations_wait_out_an_unreachable_database(app, line, db, friend, monkeypatch):
     settler = Settler(db, every=3600.0)
     monkeypatch.setattr(app.extensions["bot"], "settler", settler)
+    line.settle = False
     line.say(friend, "使い方")
     broken = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
     monkeypatch.setattr(settler, "db", broken)
