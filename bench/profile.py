@@ -2,7 +2,7 @@
 
     python -m bench.profile webhook [--events N]      # the bench's webhook mix through /callback
     python -m bench.profile dispatcher [--rows N]     # outbox rows to the emulator until idle
-    python -m bench.profile kinds [--events N]        # mean and median CPU per event kind (no profiler)
+    python -m bench.profile kinds [--events N]        # CPU per event kind, the bot's and the emulator's (no profiler)
 
 Both run in this process against the emulator in its own process, on a fresh SQLite database (or
 --database postgresql). The webhook profile posts the requests one after another through Flask's test
@@ -71,23 +71,28 @@ def kinds(emulator, url: str, n: int, profiler) -> str:
     client, traffic = app.test_client(), Traffic(emulator, users, numbers, seed=3)
     for body, signature in traffic.follows(users):
         client.post("/callback", data=body, headers={"X-Line-Signature": signature})
-    lines, means, entries = [], [], traffic.mix
+    lines, means, emulator_means, entries = [], [], [], traffic.mix
     for weight, kind, value in entries:
         traffic.mix, traffic.weights = [(weight, kind, value)], [1]
         costs = []
-        for body, signature in traffic.requests(n):
+        requests = traffic.requests(n)
+        emulator_start = emulator.cpu_seconds()
+        for body, signature in requests:
             start = time.process_time()
             client.post("/callback", data=body, headers={"X-Line-Signature": signature})
             costs.append((time.process_time() - start) * 1000)
+        emulator_ms = (emulator.cpu_seconds() - emulator_start) * 1000 / n
         sample = traffic.requests(1)[0][0].decode()
         what = sample.split('"text": "')[1].split('"')[0] if kind == "text" else \
             sample.split('"data": "')[1].split('"')[0].split("&j=")[0].split("&q=")[0] if kind == "postback" else kind
         lines.append(f"{weight:3d} %  {kind:8} {what[:30]:30}  mean {statistics.mean(costs):5.1f} ms CPU, "
-                     f"median {statistics.median(costs):5.1f}, max {max(costs):5.1f}")
+                     f"median {statistics.median(costs):5.1f}, max {max(costs):5.1f}; emulator {emulator_ms:4.1f}")
         means.append((weight, statistics.mean(costs)))
+        emulator_means.append((weight, emulator_ms))
     app.extensions["bot"].close()
     total = sum(w for w, _ in means)
-    lines.append(f"weighted by the mix: {sum(w * m for w, m in means) / total:.1f} ms CPU per event (mean)")
+    lines.append(f"weighted by the mix: {sum(w * m for w, m in means) / total:.1f} ms CPU per event (mean); "
+                 f"the emulator {sum(w * m for w, m in emulator_means) / total:.1f} ms per event")
     print("\n".join(lines))
     return f"CPU per event kind, {n} events each"
 
