@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from bot.models import Conversation, utcnow
@@ -12,9 +12,12 @@ from bot.models import Conversation, utcnow
 DEFAULT_TTL = dt.timedelta(minutes=30)
 
 
+_LOAD = select(Conversation).where(Conversation.user_id == bindparam("user_id"))  # every text message runs it
+
+
 def load(session: Session, user_id: int) -> Conversation | None:
     """The person's flow, expired or not (callers tell an expired flow apart to say so)."""
-    return session.scalar(select(Conversation).where(Conversation.user_id == user_id))
+    return session.scalar(_LOAD, {"user_id": user_id})
 
 
 def active(session: Session, user_id: int, now: dt.datetime | None = None) -> Conversation | None:

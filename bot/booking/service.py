@@ -90,8 +90,15 @@ def open_slots(session: Session, rules: Rules, closures, tz, now: dt.datetime) -
                                    ConsultationSlot.retired.is_(False),
                                    ConsultationSlot.booked_count < ConsultationSlot.capacity)
                             .order_by(ConsultationSlot.starts_at))
-    return [s for s in slots
-            if booking_rules.can_book(booking_rules.local_day(s.starts_at, tz), today, rules, closures)]
+    bookable_day = {}  # a day's slots share its answer (a few per day)
+    found = []
+    for slot in slots:
+        day = booking_rules.local_day(slot.starts_at, tz)
+        if day not in bookable_day:
+            bookable_day[day] = booking_rules.can_book(day, today, rules, closures)
+        if bookable_day[day]:
+            found.append(slot)
+    return found
 
 
 def bookable(slot: ConsultationSlot | None, rules: Rules, closures, tz, now: dt.datetime) -> bool:
