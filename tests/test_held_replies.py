@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import time
+import threading
 
 import pytest
 import time_machine
@@ -49,19 +49,23 @@ def friend(line):
     return uid
 
 
-def wait_until(condition, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def test_a_normal_reply_leaves_nothing_held(line, db, emulator, friend):
+def test_a_normal_reply_leaves_nothing_held(app, line, db, emulator, friend, monkeypatch):
     line.settle = False  # the settler's own round, not the test's
+    settler = app.extensions["bot"].settler
+    settled = threading.Event()
+    flush = settler.flush
+
+    def flush_and_tell():  # the test sees the moment the settler's thread writes
+        written = flush()
+        if written:
+            settled.set()
+        return written
+    monkeypatch.setattr(settler, "flush", flush_and_tell)
     before = len(emulator.messages_for(friend))
     assert line.say(friend, "使い方").status_code == 200
     assert len(emulator.messages_for(friend)) > before
-    wait_until(lambda: held(db) == 0)  # the web process's settler thread confirms it within a second
+    assert settled.wait(timeout=10)  # the web process's settler thread confirms it on its own
+    assert held(db) == 0
 
 
 def test_delivered_replies_are_settled_together(app, line, db, emulator, friend, monkeypatch):

@@ -61,15 +61,6 @@ def remove(session: Session, saved: SavedSearch) -> None:
     session.delete(saved)
 
 
-def remember(session: Session, user_id: int, conditions: Conditions) -> RecentSearch:
-    """Keeps a search so its carousel can page and be saved; old ones are pruned."""
-    recent = RecentSearch(user_id=user_id, conditions=conditions.to_dict())
-    session.add(recent)
-    session.flush()
-    session.execute(_PRUNE, {"user_id": user_id})
-    return recent
-
-
 # Everything of the person's older than their RECENT_KEPT newest, in one statement run with every search
 # (the subquery finds no row, and so the DELETE nothing, until there are more than that).
 _PRUNE = delete(RecentSearch).where(
@@ -77,6 +68,15 @@ _PRUNE = delete(RecentSearch).where(
     RecentSearch.id <= select(RecentSearch.id).where(RecentSearch.user_id == bindparam("user_id"))
     .order_by(RecentSearch.id.desc()).limit(1).offset(RECENT_KEPT).scalar_subquery(),
 ).execution_options(synchronize_session=False)
+
+
+def remember(session: Session, user_id: int, conditions: Conditions) -> RecentSearch:
+    """Keeps a search so its carousel can page and be saved; old ones are pruned."""
+    recent = RecentSearch(user_id=user_id, conditions=conditions.to_dict())
+    session.add(recent)
+    session.flush()
+    session.execute(_PRUNE, {"user_id": user_id})
+    return recent
 
 
 def recent(session: Session, user_id: int, recent_id: int) -> RecentSearch | None:

@@ -26,7 +26,6 @@ import datetime as dt
 import logging
 import os
 import threading
-import time
 
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -51,14 +50,14 @@ def hold(session, event_id: str, user_id: str, reply_token: str, replies: list) 
                                          "reply_token": reply_token, "messages": [m.to_dict() for m in replies]})
 
 
-# Built once: this runs after every reply.
-_SETTLE = delete(PendingReply).where(PendingReply.webhook_event_id == bindparam("event_id"))
+# Built once: the settler runs it every half second, a failed reply once.
+_SETTLE = delete(PendingReply).where(PendingReply.webhook_event_id.in_(bindparam("ids", expanding=True)))
 
 
 def settle(session, event_id: str) -> bool:
     """Deletes the held reply; False when the dispatcher took it meanwhile (then it is the sender).
     `session` is a Session or a Connection."""
-    return session.execute(_SETTLE, {"event_id": event_id}).rowcount > 0
+    return session.execute(_SETTLE, {"ids": [event_id]}).rowcount > 0
 
 
 class Settler:
@@ -75,11 +74,13 @@ class Settler:
         self._ids: list[str] = []
         self._lock = threading.Lock()
         self._pid = None  # the process whose thread runs: a forked child starts its own
-        self._closed = False
+        self._work = threading.Event()  # set by add(): the thread sleeps on it while nothing is sent
+        self._closed = threading.Event()
 
     def add(self, event_id: str) -> None:
         with self._lock:
             self._ids.append(event_id)
+            self._work.set()
             if self._pid != os.getpid():
                 self._pid = os.getpid()
                 threading.Thread(target=self._run, name="reply-settler", daemon=True).start()
@@ -97,7 +98,7 @@ class Settler:
             return 0
         try:
             with self.db.engine.begin() as conn:
-                conn.execute(_SETTLE_MANY, {"ids": ids})
+                conn.execute(_SETTLE, {"ids": ids})
         except (OperationalError, InterfaceError) as exc:
             with self._lock:
                 self._ids[:0] = ids
@@ -109,20 +110,21 @@ class Settler:
 
     def close(self) -> None:
         """Settles what is left and stops the thread (the database is about to go)."""
-        self._closed = True
+        self._closed.set()
+        self._work.set()  # wakes an idle thread, which then sees the close and ends
         atexit.unregister(self.flush)
         self.flush()
 
     def _run(self) -> None:
-        while not self._closed:
-            time.sleep(self.every)
+        while True:
+            self._work.wait()  # idle until a reply is delivered
+            if self._closed.wait(self.every):  # then gather the next half second's, unless closing
+                return
+            self._work.clear()  # before the flush: a reply added during it wakes the next round
             try:
                 self.flush()
             except Exception:  # noqa: BLE001 - the thread must outlive any one failure
                 log.exception("settling held replies failed")
-
-
-_SETTLE_MANY = delete(PendingReply).where(PendingReply.webhook_event_id.in_(bindparam("ids", expanding=True)))
 
 
 def push_instead(session, user_id: str, messages: list, event_id: str) -> None:
