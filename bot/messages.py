@@ -7,6 +7,7 @@ user gets a plain-text fallback instead.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from pathlib import Path
@@ -43,6 +44,23 @@ _env.globals["postback"] = _postback
 # The output is JSON, never HTML: plain JSON encoding, without Jinja's HTML escapes of <, >, & and '
 # and its per-call keyword handling (a results carousel calls it some 200 times).
 _env.filters["tojson"] = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@functools.lru_cache(maxsize=1024)
+def _job_face(card_items: tuple, full: bool) -> str:
+    macros = _env.get_template("_job.j2").module
+    card = dict(card_items)
+    return f'"header": {macros.header(card)}, "body": {macros.body(card, full)}'
+
+
+def job_face(card: dict, full: bool = False) -> str:
+    """The header and body of a job's bubble (the `_job.j2` macros), rendered once per card content: a
+    results carousel is ten of them, and the same popular jobs come back in search after search.
+    A changed listing is a different card, so it is rendered again."""
+    return _job_face(tuple(card.items()), full)
+
+
+_env.globals["job_face"] = job_face
 
 
 def template_names() -> list[str]:

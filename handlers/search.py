@@ -83,8 +83,8 @@ def wizard_words(ctx: Context):
     return results(ctx, conditions)
 
 
-def results(ctx: Context, conditions: job_search.Conditions, page: int = 1, recent=None) -> list:
-    return job_results.messages_for(ctx.session, ctx.user.id, conditions, page, recent)
+def results(ctx: Context, conditions: job_search.Conditions, page: int = 1, recent_id: int | None = None) -> list:
+    return job_results.messages_for(ctx.session, ctx.user.id, conditions, page, recent_id)
 
 
 def by_words(ctx: Context):
@@ -110,7 +110,7 @@ def next_page(ctx: Context):
     recent, conditions = _recent_conditions(ctx)
     if recent is None:
         return [messages.text(EXPIRED, [_qr_postback("求人を探す", "search.wizard")])]
-    return results(ctx, conditions, ctx.params["p"], recent)
+    return results(ctx, conditions, ctx.params["p"], recent.id)
 
 
 def save_recent(ctx: Context):

@@ -195,9 +195,9 @@ def world(app, db, line):
                            starts_at=now + dt.timedelta(days=3))
         s.add(gone_event)
         s.flush()
-        stale = [gone_saved.id, gone_recent.id, gone_event.id]
+        stale = [gone_saved.id, gone_recent, gone_event.id]
         s.execute(delete(SavedSearch).where(SavedSearch.id == gone_saved.id))
-        s.execute(delete(RecentSearch).where(RecentSearch.id == gone_recent.id))
+        s.execute(delete(RecentSearch).where(RecentSearch.id == gone_recent))
         s.execute(delete(Event).where(Event.id == gone_event.id))
         top = max(s.scalar(select(func.max(t.c.id))) or 0 for t in Base.metadata.sorted_tables if "id" in t.c)
         a_id, b_id = ua.id, ub.id

@@ -146,3 +146,25 @@ def test_a_broken_template_becomes_the_plain_text_fallback(caplog):
 def test_limits(bad):
     with pytest.raises(LimitError):
         check_messages(bad)
+
+
+def test_a_job_bubble_shows_the_listing_as_it_is_now():
+    # Job bubbles are rendered once per card content (messages.job_face): the same card gives the same
+    # bubble, and a listing that closed or changed its wage shows the change at once.
+    def bubble(card):
+        [carousel] = messages.render_dicts("job_results.json.j2", **{**RESULTS, "cards": [card]})
+        return carousel["contents"]["contents"][0]
+
+    row = factories.job(job_number="42010-00777771", wage_min=180_000, wage_max=220_000)
+    open_card = card(Job(**row, **catalogue.derived(row)))
+    first = bubble(open_card)
+    assert bubble(dict(open_card)) == first
+    closed_row = {**row, "status": "無効"}
+    closed = bubble(card(Job(**closed_row, **catalogue.derived(closed_row))))
+    assert closed["header"]["contents"][0]["text"] == "募集終了"
+    assert closed["header"]["backgroundColor"] == "#777777" and first["header"]["backgroundColor"] == "#1E6FBA"
+    raised_row = {**row, "wage_min": 250_000, "wage_max": 250_000}
+    raised = bubble(card(Job(**raised_row, **catalogue.derived(raised_row))))
+    texts = [c["contents"][1]["text"] for c in raised["body"]["contents"][1:] if c.get("layout") == "baseline"]
+    assert any("250,000円" in t for t in texts) and not any("180,000円" in t for t in texts)
+    assert bubble(open_card) == first

@@ -1,7 +1,7 @@
 """Saved search conditions: at most three per person, held by the database (slots 1-3, unique)."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,13 +70,16 @@ _PRUNE = delete(RecentSearch).where(
 ).execution_options(synchronize_session=False)
 
 
-def remember(session: Session, user_id: int, conditions: Conditions) -> RecentSearch:
-    """Keeps a search so its carousel can page and be saved; old ones are pruned."""
-    recent = RecentSearch(user_id=user_id, conditions=conditions.to_dict())
-    session.add(recent)
-    session.flush()
+# A Core INSERT: nothing reads the new row back as an object, only its id (every chat search runs it).
+_REMEMBER = insert(RecentSearch.__table__).returning(RecentSearch.id)
+
+
+def remember(session: Session, user_id: int, conditions: Conditions) -> int:
+    """Keeps a search so its carousel can page and be saved, and returns its id; old ones are pruned."""
+    recent_id = session.connection().execute(_REMEMBER, {"user_id": user_id,
+                                                         "conditions": conditions.to_dict()}).scalar_one()
     session.execute(_PRUNE, {"user_id": user_id})
-    return recent
+    return recent_id
 
 
 def recent(session: Session, user_id: int, recent_id: int) -> RecentSearch | None:
