@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Objects the models do not describe, which migrations and schema checks leave alone: APScheduler's job
@@ -34,6 +34,23 @@ def per_dialect(build) -> dict:
     """{database kind: build(its INSERT construct)}: statements of every event, built once up front
     (building a statement costs about as much as running a small one)."""
     return {name: build(insert) for name, insert in INSERTS.items()}
+
+
+_MEMO = "memo"
+
+
+def transaction_memo(session: Session) -> dict:
+    """A dict that lives as long as the session's current transaction, for what one event looks up
+    several times and would otherwise ask the database for again. Emptied when the transaction ends."""
+    return session.info.setdefault(_MEMO, {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_memo(session, transaction):
+    # The session's own transaction or a savepoint (whose rollback may undo what was remembered); not
+    # the inner transactions every flush opens and closes.
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_MEMO, None)
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

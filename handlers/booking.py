@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot import conversation, links, messages
+from bot.db import transaction_memo
 from bot.booking import present, service
 from bot.booking import rules as booking_rules
 from bot.booking.service import TOPICS, Outcome
@@ -26,8 +27,11 @@ def _qr(label: str, action: str, **params) -> dict:
 
 
 def _env(ctx: Context):
-    session = ctx.session
-    return booking_rules.load(session), booking_rules.closure_days(session), ctx.settings.tz
+    """The booking rules, closure days and time zone, read once per event (several steps use them)."""
+    session, memo = ctx.session, transaction_memo(ctx.session)
+    if "booking_env" not in memo:
+        memo["booking_env"] = (booking_rules.load(session), booking_rules.closure_days(session), ctx.settings.tz)
+    return memo["booking_env"]
 
 
 def _restart() -> list:

@@ -55,44 +55,40 @@ def source_of(booking_id: int) -> str:
 
 # --- slots ------------------------------------------------------------------------------------------
 
-def ensure_slots(session: Session, rules: Rules, tz, now: dt.datetime) -> None:
+def ensure_slots(session: Session, rules: Rules, tz, now: dt.datetime) -> list[ConsultationSlot]:
     """Creates the slots the rules offer in the booking window and retires unbooked ones they no
-    longer offer. Idempotent and safe to run from several processes (insert … on conflict do nothing)."""
+    longer offer; returns the window's slots, soonest first. Idempotent and safe to run from several
+    processes (insert … on conflict do nothing)."""
     today = booking_rules.local_day(now, tz)
     first, last = booking_rules.window(today, rules)
     wanted = {start for offset in range((last - first).days + 1)
               for start in booking_rules.slot_times(first + dt.timedelta(days=offset), rules, tz)}
     lo = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
     hi = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
-    existing = {s.starts_at: s for s in session.scalars(
-        select(ConsultationSlot).where(ConsultationSlot.starts_at >= lo, ConsultationSlot.starts_at < hi))}
+    in_window = select(ConsultationSlot).where(ConsultationSlot.starts_at >= lo, ConsultationSlot.starts_at < hi)
+    existing = {s.starts_at: s for s in session.scalars(in_window)}
     missing = [{"starts_at": start, "length_minutes": rules.length_minutes, "capacity": rules.capacity,
                 "booked_count": 0, "retired": False, "updated_at": now}
                for start in sorted(wanted - set(existing))]
     if missing:
         session.execute(insert_for(session)(ConsultationSlot).on_conflict_do_nothing(index_elements=["starts_at"]), missing)
+        existing = {s.starts_at: s for s in session.scalars(in_window)}
     for start, slot in existing.items():
         # A retired slot takes no new bookings; the ones it has stay valid.
         if slot.retired != (start not in wanted):
             slot.retired = start not in wanted
     session.flush()
+    return [existing[start] for start in sorted(existing)]
 
 
 def open_slots(session: Session, rules: Rules, closures, tz, now: dt.datetime) -> list[ConsultationSlot]:
     """Slots with a free place that can be booked now, soonest first."""
-    ensure_slots(session, rules, tz, now)
     today = booking_rules.local_day(now, tz)
-    first, last = booking_rules.window(today, rules)
-    lo = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
-    hi = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
-    slots = session.scalars(select(ConsultationSlot)
-                            .where(ConsultationSlot.starts_at >= lo, ConsultationSlot.starts_at < hi,
-                                   ConsultationSlot.retired.is_(False),
-                                   ConsultationSlot.booked_count < ConsultationSlot.capacity)
-                            .order_by(ConsultationSlot.starts_at))
     bookable_day = {}  # a day's slots share its answer (a few per day)
     found = []
-    for slot in slots:
+    for slot in ensure_slots(session, rules, tz, now):
+        if slot.retired or slot.booked_count >= slot.capacity:
+            continue
         day = booking_rules.local_day(slot.starts_at, tz)
         if day not in bookable_day:
             bookable_day[day] = booking_rules.can_book(day, today, rules, closures)
