@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -67,7 +69,9 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         _WriterQueue(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_size=5, max_overflow=10)
+    _PingWhenIdle(engine)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -83,6 +87,39 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+class _PingWhenIdle:
+    """Pessimistic disconnect handling for connections that sat in the pool a while.
+
+    SQLAlchemy's pool_pre_ping asks the server before every checkout: on the webhook that is an extra
+    round trip, and a statement for the server, on every event. A connection used a moment ago is alive
+    unless the server went away in that moment, and then the statement fails the same way it would
+    have a moment later, however it was checked. So only a connection idle for IDLE seconds or more is
+    pinged, with the dialect's own ping; a dead one is replaced before anyone uses it (the pool retries
+    the checkout on DisconnectionError)."""
+
+    IDLE = 2.0
+
+    def __init__(self, engine):
+        self.dialect = engine.dialect
+        event.listen(engine, "checkin", self.checkin)
+        event.listen(engine, "checkout", self.checkout)
+
+    @staticmethod
+    def checkin(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    def checkout(self, dbapi_connection, record, _proxy):
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < self.IDLE:
+            return  # a new connection, or one just used
+        try:
+            self.dialect.do_ping(dbapi_connection)
+        except self.dialect.loaded_dbapi.Error as exc:
+            if self.dialect.is_disconnect(exc, dbapi_connection, None):
+                raise DisconnectionError() from exc
+            raise
 
 
 class _WriterQueue:

@@ -46,18 +46,26 @@ _env.globals["postback"] = _postback
 _env.filters["tojson"] = json.JSONEncoder(ensure_ascii=False).encode
 
 
-@functools.lru_cache(maxsize=1024)
-def _job_face(card_items: tuple, full: bool) -> str:
+# What a bubble's header and body show of a card (bot.jobs.present.card), without `full` details.
+_FACE_FIELDS = ("number", "title", "company", "place", "wage", "hours", "days_off", "deadline", "is_open",
+                "status")
+
+
+@functools.lru_cache(maxsize=256)  # ~5 KB each: the popular jobs of a day's searches, not every listing
+def _job_face(values: tuple) -> str:
+    card = dict(zip(_FACE_FIELDS, values))
     macros = _env.get_template("_job.j2").module
-    card = dict(card_items)
-    return f'"header": {macros.header(card)}, "body": {macros.body(card, full)}'
+    return f'"header": {macros.header(card)}, "body": {macros.body(card)}'
 
 
 def job_face(card: dict, full: bool = False) -> str:
-    """The header and body of a job's bubble (the `_job.j2` macros), rendered once per card content: a
-    results carousel is ten of them, and the same popular jobs come back in search after search.
-    A changed listing is a different card, so it is rendered again."""
-    return _job_face(tuple(card.items()), full)
+    """The header and body of a job's bubble (the `_job.j2` macros). A results carousel is ten of them,
+    and the same popular jobs come back in search after search, so the short form is rendered once
+    per content: a changed listing is a different key, and is rendered again."""
+    if full:  # a job's own page, with its description: one at a time, not worth keeping
+        macros = _env.get_template("_job.j2").module
+        return f'"header": {macros.header(card)}, "body": {macros.body(card, True)}'
+    return _job_face(tuple(card[name] for name in _FACE_FIELDS))
 
 
 _env.globals["job_face"] = job_face

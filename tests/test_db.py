@@ -1,0 +1,91 @@
+"""bot.db: what one event looked up is kept for its transaction only (transaction_memo: the conversation
+of a text message, the booking rules), and a flow started or ended in it is seen at once; pooled
+PostgreSQL connections are checked when they sat idle."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
+
+from bot import conversation, users
+from bot import db as db_module
+from bot.db import make_engine, transaction_memo
+from bot.models import Conversation
+from tests.conftest import BACKENDS
+
+
+def test_memo_outlives_flushes_not_the_transaction(db):
+    with db.session() as s:
+        memo = transaction_memo(s)
+        memo["rules"] = "looked up"
+        user = users.get_or_create(s, "U" + "1" * 32)
+        s.flush()
+        assert transaction_memo(s) == {"rules": "looked up"}
+        with s.begin_nested():
+            transaction_memo(s)["inner"] = 1
+        assert transaction_memo(s) == {}, "a savepoint's end forgets (its rollback could undo what was seen)"
+        transaction_memo(s)["again"] = 2
+    with db.Session() as s:
+        with s.begin():
+            assert transaction_memo(s) == {}
+            transaction_memo(s)["x"] = 1
+        assert transaction_memo(s) == {}, "a commit forgets"
+        s.begin()
+        transaction_memo(s)["y"] = 1
+        s.rollback()
+        assert transaction_memo(s) == {}, "a rollback forgets"
+    assert user.id
+
+
+def test_a_flow_started_or_ended_is_seen_in_the_same_transaction(db):
+    now = dt.datetime.now(dt.timezone.utc)
+    with db.session() as s:
+        user = users.get_or_create(s, "U" + "2" * 32)
+        assert conversation.active(s, user.id, now) is None
+        conv = conversation.start(s, user.id, "booking", "date")
+        assert conversation.active(s, user.id, now) is conv
+        conversation.finish(s, user.id)
+        assert conversation.load(s, user.id) is None
+        conversation.start(s, user.id, "search", "area")
+    with db.session() as s:
+        assert conversation.active(s, user.id, now).flow == "search"
+    # Another writer (here a plain UPDATE in another transaction) is seen by the next transaction.
+    with db.session() as s:
+        s.execute(update(Conversation).where(Conversation.user_id == user.id).values(step="wage"))
+    with db.session() as s:
+        assert conversation.load(s, user.id).step == "wage"
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "postgresql"])
+def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced(database_urls, backend, monkeypatch):
+    # bot.db pings a PostgreSQL connection on checkout only when it sat in the pool IDLE seconds or more
+    # (not on every event, as pool_pre_ping would). Here IDLE is set to 0 and then to an hour.
+    url = database_urls[backend]
+    engine, admin = make_engine(url), sa.create_engine(url, isolation_level="AUTOCOMMIT")
+
+    def pooled_pid_dropped() -> int:
+        with engine.connect() as conn:
+            pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        with admin.connect() as conn:  # the server restarts, or drops idle sessions
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return pid
+
+    try:
+        monkeypatch.setattr(db_module._PingWhenIdle, "IDLE", 0.0)
+        dropped = pooled_pid_dropped()
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != dropped
+        # Used a moment ago: not pinged, so the statement meets the dropped connection; the pool is
+        # then renewed and the next checkout works (the webhook's 503 gets the event redelivered).
+        monkeypatch.setattr(db_module._PingWhenIdle, "IDLE", 3600.0)
+        dropped = pooled_pid_dropped()
+        with pytest.raises(OperationalError), engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != dropped
+    finally:
+        engine.dispose()
+        admin.dispose()
