@@ -113,7 +113,7 @@ class EventProcessor:
         ctx = Context(event=event, session=session, settings=self.services.settings, now=utcnow(),
                       services=self.services, line_user_id=user_id)
         if name not in ("follow", "unfollow"):
-            ctx.user = users.get_or_create(session, user_id)
+            ctx.user = users.friend(session, user_id)
         if name == "message.text":
             ctx.text = normalise(event.message.text)
             ctx.conversation = conversation.active(session, ctx.user.id, ctx.now)

@@ -28,7 +28,7 @@ class Context:
     session: Any               # the SQLAlchemy session of this event
     settings: Any
     now: dt.datetime           # UTC, taken once per event
-    user: Any = None           # bot.models.User for 1:1 chats, else None
+    user: Any = None           # bot.users.Friend (its id) for 1:1 chats, else None
     # The sender's LINE user id in 1:1 chats, read from LINE's JSON: an event the SDK could not fully
     # read (UnknownEvent) has no typed source.user_id.
     line_user_id: str | None = None
@@ -108,13 +108,20 @@ class Action:
 
 
 RESERVED = {"v", "a"}  # the version and the action name
+_PLAIN = re.compile(r"[A-Za-z0-9_.\-]+")  # what urlencode leaves as it is (quote_plus's safe characters)
 
 
 def encode_postback(action: str, **params: Any) -> str:
     if RESERVED & set(params):
         raise ValueError(f"postback parameters may not be named {sorted(RESERVED & set(params))}")
-    data = urlencode({"v": POSTBACK_VERSION, "a": action,
-                      **{k: v for k, v in params.items() if v is not None}})
+    fields = {"v": POSTBACK_VERSION, "a": action, **{k: v for k, v in params.items() if v is not None}}
+    # Names, numbers and job numbers need no quoting; a results carousel encodes some twenty of them,
+    # so urlencode (which quotes every key and value) is left to the rest. Same output either way.
+    if all(isinstance(v, (str, int)) and _PLAIN.fullmatch(k) and _PLAIN.fullmatch(str(v))
+           for k, v in fields.items()):
+        data = "&".join(f"{k}={str(v)}" for k, v in fields.items())
+    else:
+        data = urlencode(fields)
     if len(data) > POSTBACK_MAX:
         raise ValueError(f"postback data for {action} is {len(data)} characters (max {POSTBACK_MAX})")
     return data

@@ -1,10 +1,12 @@
 """Looking up and creating the friends the bot talks to."""
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from bot.db import insert_for
+from bot.db import dialect_of, insert_for, per_dialect
 from bot.models import User, utcnow
 from bot.models.user import BLOCKED, FOLLOWING
 
@@ -14,6 +16,30 @@ _FIND = select(User).where(User.line_user_id == bindparam("line_user_id"))  # bu
 
 def find(session: Session, line_user_id: str) -> User | None:
     return session.scalar(_FIND, {"line_user_id": line_user_id})
+
+
+@dataclasses.dataclass(frozen=True)
+class Friend:
+    """Who an event comes from: what handlers use of the user row (its id), without loading all of it
+    as an ORM object on every event."""
+    id: int
+    line_user_id: str
+
+
+_FIND_ID = select(User.id).where(User.line_user_id == bindparam("line_user_id"))
+_ADD = per_dialect(lambda insert: insert(User.__table__).values(
+    line_user_id=bindparam("line_user_id"), status=FOLLOWING, followed_at=bindparam("now"),
+    created_at=bindparam("now")).on_conflict_do_nothing(index_elements=["line_user_id"]))
+
+
+def friend(session: Session, line_user_id: str) -> Friend:
+    """The sender of an event, added if missing (as get_or_create, with Core statements built once)."""
+    conn = session.connection()
+    user_id = conn.execute(_FIND_ID, {"line_user_id": line_user_id}).scalar()
+    if user_id is None:
+        conn.execute(_ADD[dialect_of(session)], {"line_user_id": line_user_id, "now": utcnow()})
+        user_id = conn.execute(_FIND_ID, {"line_user_id": line_user_id}).scalar_one()
+    return Friend(user_id, line_user_id)
 
 
 def get_or_create(session: Session, line_user_id: str) -> User:
