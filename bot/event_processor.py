@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from bot import conversation, messages, users
 from bot.db import dialect_of, per_dialect
 from bot.line import replies as replies_store
-from bot.models import ChatNotice, ProcessedEvent, utcnow
+from bot.models import ChatNotice, ProcessedEvent, User, utcnow
 from bot.router import Context, InvalidPostback, normalise
 
 log = logging.getLogger(__name__)
@@ -31,9 +31,12 @@ GROUP_NOTICE = ("ハローワーク大村のLINE公式アカウントです。"
 ADDRESSED = ("message", "message.text", "postback", "follow")
 
 
+# The claim also returns the sender's user id (NULL for a new friend or a group), which every 1:1
+# event needs next: one statement instead of two.
+_SENDER = select(User.id).where(User.line_user_id == bindparam("user_id")).scalar_subquery()
 _CLAIM = per_dialect(lambda insert: insert(ProcessedEvent.__table__).values(
     webhook_event_id=bindparam("event_id"), event_type=bindparam("event_type"))
-    .on_conflict_do_nothing(index_elements=["webhook_event_id"]).returning(ProcessedEvent.id))
+    .on_conflict_do_nothing(index_elements=["webhook_event_id"]).returning(ProcessedEvent.id, _SENDER))
 
 
 class Duplicate(Exception):
@@ -70,8 +73,8 @@ class EventProcessor:
         held = bool(reply_token and user_id)  # answers that must not be lost (bot.line.replies)
         try:
             with self.db.session() as session:
-                self._claim(session, event_id, name)
-                replies = self._dispatch(session, event, name, chat, user_id)
+                known_id = self._claim(session, event_id, name, user_id)
+                replies = self._dispatch(session, event, name, chat, user_id, known_id)
                 if replies and held:
                     replies_store.hold(session, event_id, user_id, reply_token, replies)
         except Duplicate:
@@ -88,13 +91,15 @@ class EventProcessor:
 
     # --- steps ----------------------------------------------------------------------------------
 
-    def _claim(self, session, event_id: str, name: str) -> None:
+    def _claim(self, session, event_id: str, name: str, user_id: str | None) -> int | None:
+        """Claims the event id; returns the sender's user id if they are known already."""
         # ON CONFLICT DO NOTHING instead of a savepoint around an INSERT: a parallel delivery of the
         # same event waits for the first one's commit and then inserts nothing.
-        claimed = session.connection().execute(_CLAIM[dialect_of(session)],
-                                               {"event_id": event_id, "event_type": name[:40]}).scalar()
+        claimed = session.connection().execute(_CLAIM[dialect_of(session)], {
+            "event_id": event_id, "event_type": name[:40], "user_id": user_id}).first()
         if claimed is None:
             raise Duplicate(event_id)
+        return claimed[1]
 
     def _mark_done(self, event_id: str, name: str, apology: tuple | None) -> None:
         try:
@@ -105,7 +110,8 @@ class EventProcessor:
         except IntegrityError:
             pass  # a parallel delivery recorded it already
 
-    def _dispatch(self, session, event, name: str, chat: str | None, user_id: str | None) -> list:
+    def _dispatch(self, session, event, name: str, chat: str | None, user_id: str | None,
+                  known_id: int | None = None) -> list:
         if chat in ("group", "room"):
             return self._group_notice(session, event, name)
         if chat != "user":
@@ -113,7 +119,7 @@ class EventProcessor:
         ctx = Context(event=event, session=session, settings=self.services.settings, now=utcnow(),
                       services=self.services, line_user_id=user_id)
         if name not in ("follow", "unfollow"):
-            ctx.user = users.friend(session, user_id)
+            ctx.user = users.Friend(known_id, user_id) if known_id else users.friend(session, user_id)
         if name == "message.text":
             ctx.text = normalise(event.message.text)
             ctx.conversation = conversation.active(session, ctx.user.id, ctx.now)
