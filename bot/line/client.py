@@ -71,6 +71,8 @@ class SendResult:
 def _header(headers, name):
     if not headers:
         return None
+    if isinstance(headers, urllib3.HTTPHeaderDict):  # what the SDK's responses carry: found in any case
+        return headers.get(name)
     for key, value in dict(headers).items():
         if key.lower() == name.lower():
             return value
