@@ -3,6 +3,7 @@
     python -m bench.profile webhook [--events N]      # the bench's webhook mix through /callback
     python -m bench.profile dispatcher [--rows N]     # outbox rows to the emulator until idle
     python -m bench.profile kinds [--events N]        # CPU per event kind, the bot's and the emulator's (no profiler)
+    python -m bench.profile counts [--events N]       # SQL statements, commits and Python calls per event
 
 Both run in this process against the emulator in its own process, on a fresh SQLite database (or
 --database postgresql). The webhook profile posts the requests one after another through Flask's test
@@ -97,6 +98,59 @@ def kinds(emulator, url: str, n: int, profiler) -> str:
     return f"CPU per event kind, {n} events each"
 
 
+def counts(emulator, url: str, n: int, profiler) -> str:
+    """Work per event that does not move with the machine's speed, over the webhook mix after a warm-up
+    of 400 events: SQL statements and commits (an engine listener), then Python function calls
+    (cProfile) in a second pass of the same size. Timings on this machine drift by ±30 % a minute."""
+    import cProfile
+    import pstats
+
+    from sqlalchemy import event
+
+    from app import create_app
+    from bench.webhook import Traffic, _load_jobs
+    from simulator import webhook_events as ev
+
+    numbers = _load_jobs(url, 3_000)
+    users = [ev.new_user_id() for _ in range(300)]
+    emulator.add_users(users)
+    app = create_app(_settings(emulator.base_url, url))
+    client, traffic = app.test_client(), Traffic(emulator, users, numbers, seed=3)
+
+    def post(requests):
+        for body, signature in requests:
+            if client.post("/callback", data=body, headers={"X-Line-Signature": signature}).status_code != 200:
+                raise BenchError("/callback did not answer 200")
+
+    post(traffic.follows(users))
+    post(traffic.requests(400))
+    services = app.extensions["bot"]
+    seen = {"statements": 0, "commits": 0}
+    engine = services.db.engine
+
+    def statement(*_args):
+        seen["statements"] += 1
+
+    def commit(*_args):
+        seen["commits"] += 1
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    post(traffic.requests(n))
+    services.settler.flush()  # the batched settlement of these events' held replies counts too
+    event.remove(engine, "before_cursor_execute", statement)
+    event.remove(engine, "commit", commit)
+    calls = cProfile.Profile()
+    requests = traffic.requests(n)
+    calls.enable()
+    post(requests)
+    calls.disable()
+    services.close()
+    print(f"per event of the mix ({n:,} events, after 400 of warm-up): {seen['statements'] / n:.2f} SQL statements, "
+          f"{seen['commits'] / n:.2f} commits, {pstats.Stats(calls).total_calls / n:,.0f} Python function calls")
+    return f"work per event, {n:,} events"
+
+
 def dispatcher(emulator, url: str, n: int, profiler) -> str:
     from bench.dispatcher import _services
     from bot.line import outbox
@@ -120,7 +174,7 @@ def dispatcher(emulator, url: str, n: int, profiler) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.splitlines()[0])
-    parser.add_argument("path", choices=("webhook", "dispatcher", "kinds"))
+    parser.add_argument("path", choices=("webhook", "dispatcher", "kinds", "counts"))
     parser.add_argument("--events", "--rows", dest="n", type=int, default=None)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--all", action="store_true", help="show library frames too")
@@ -131,11 +185,12 @@ def main(argv=None) -> int:
         print("bench.profile: pyinstrument is missing: pip install -e '.[dev]'", file=sys.stderr)
         return 2
     profiler = Profiler(interval=0.0005)
-    n = args.n or {"webhook": 1_000, "dispatcher": 5_000, "kinds": 40}[args.path]
+    n = args.n or {"webhook": 1_000, "dispatcher": 5_000, "kinds": 40, "counts": 1_200}[args.path]
     with tempfile.TemporaryDirectory() as workdir, started("process") as emulator, \
             fresh_database(args.database, workdir) as url:
-        what = {"webhook": webhook, "dispatcher": dispatcher, "kinds": kinds}[args.path](emulator, url, n, profiler)
-    if args.path == "kinds":
+        what = {"webhook": webhook, "dispatcher": dispatcher, "kinds": kinds, "counts": counts}[args.path](
+            emulator, url, n, profiler)
+    if args.path in ("kinds", "counts"):
         return 0
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"profile-{args.path}-{args.database}.txt"
