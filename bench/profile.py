@@ -30,29 +30,43 @@ def _settings(api_url: str, db_url: str):
                     public_base_url="https://hw-omura.test")
 
 
-def webhook(emulator, url: str, n: int, profiler) -> str:
-    from app import create_app
-    from bench.webhook import Traffic, _load_jobs
-    from simulator import webhook_events as ev
+class _InProcess:
+    """The app in this process (Flask's test client, no gunicorn) against the emulator, with the
+    benchmark's webhook traffic; every one of `friends` has followed it first, as in the benchmark."""
 
-    numbers = _load_jobs(url, 3_000)
-    users = [ev.new_user_id() for _ in range(300)]
-    emulator.add_users(users)
-    app = create_app(_settings(emulator.base_url, url))
-    client, traffic = app.test_client(), Traffic(emulator, users, numbers, seed=3)
+    def __init__(self, emulator, url: str, listings: int, friends: int):
+        from app import create_app
+        from bench.webhook import Traffic, _load_jobs
+        from simulator import webhook_events as ev
 
-    def post(requests):
+        numbers = _load_jobs(url, listings)
+        users = [ev.new_user_id() for _ in range(friends)]
+        emulator.add_users(users)
+        self.app = create_app(_settings(emulator.base_url, url))
+        self.client = self.app.test_client()
+        self.traffic = Traffic(emulator, users, numbers, seed=3)
+        self.post(self.traffic.follows(users))
+
+    def post_one(self, body: bytes, signature: str) -> None:
+        response = self.client.post("/callback", data=body, headers={"X-Line-Signature": signature})
+        if response.status_code != 200:
+            raise BenchError(f"/callback answered {response.status_code}")
+
+    def post(self, requests) -> None:
         for body, signature in requests:
-            response = client.post("/callback", data=body, headers={"X-Line-Signature": signature})
-            if response.status_code != 200:
-                raise BenchError(f"/callback answered {response.status_code}")
+            self.post_one(body, signature)
 
-    post(traffic.follows(users))  # everyone is a friend first, as in the benchmark
-    requests = traffic.requests(n)
+    def close(self) -> None:
+        self.app.extensions["bot"].close()
+
+
+def webhook(emulator, url: str, n: int, profiler) -> str:
+    bot = _InProcess(emulator, url, 3_000, 300)
+    requests = bot.traffic.requests(n)
     profiler.start()
-    post(requests)
+    bot.post(requests)
     profiler.stop()
-    app.extensions["bot"].close()
+    bot.close()
     return f"{n:,} webhook events of the bench mix"
 
 
@@ -61,17 +75,8 @@ def kinds(emulator, url: str, n: int, profiler) -> str:
     import statistics
     import time
 
-    from app import create_app
-    from bench.webhook import Traffic, _load_jobs
-    from simulator import webhook_events as ev
-
-    numbers = _load_jobs(url, 5_000)
-    users = [ev.new_user_id() for _ in range(200)]
-    emulator.add_users(users)
-    app = create_app(_settings(emulator.base_url, url))
-    client, traffic = app.test_client(), Traffic(emulator, users, numbers, seed=3)
-    for body, signature in traffic.follows(users):
-        client.post("/callback", data=body, headers={"X-Line-Signature": signature})
+    bot = _InProcess(emulator, url, 5_000, 200)
+    traffic = bot.traffic
     lines, means, emulator_means, entries = [], [], [], traffic.mix
     for weight, kind, value in entries:
         traffic.mix, traffic.weights = [(weight, kind, value)], [1]
@@ -80,7 +85,7 @@ def kinds(emulator, url: str, n: int, profiler) -> str:
         emulator_start = emulator.cpu_seconds()
         for body, signature in requests:
             start = time.process_time()
-            client.post("/callback", data=body, headers={"X-Line-Signature": signature})
+            bot.post_one(body, signature)
             costs.append((time.process_time() - start) * 1000)
         emulator_ms = (emulator.cpu_seconds() - emulator_start) * 1000 / n
         sample = traffic.requests(1)[0][0].decode()
@@ -90,7 +95,7 @@ def kinds(emulator, url: str, n: int, profiler) -> str:
                      f"median {statistics.median(costs):5.1f}, max {max(costs):5.1f}; emulator {emulator_ms:4.1f}")
         means.append((weight, statistics.mean(costs)))
         emulator_means.append((weight, emulator_ms))
-    app.extensions["bot"].close()
+    bot.close()
     total = sum(w for w, _ in means)
     lines.append(f"weighted by the mix: {sum(w * m for w, m in means) / total:.1f} ms CPU per event (mean); "
                  f"the emulator {sum(w * m for w, m in emulator_means) / total:.1f} ms per event")
@@ -107,24 +112,10 @@ def counts(emulator, url: str, n: int, profiler) -> str:
 
     from sqlalchemy import event
 
-    from app import create_app
-    from bench.webhook import Traffic, _load_jobs
-    from simulator import webhook_events as ev
-
-    numbers = _load_jobs(url, 3_000)
-    users = [ev.new_user_id() for _ in range(300)]
-    emulator.add_users(users)
-    app = create_app(_settings(emulator.base_url, url))
-    client, traffic = app.test_client(), Traffic(emulator, users, numbers, seed=3)
-
-    def post(requests):
-        for body, signature in requests:
-            if client.post("/callback", data=body, headers={"X-Line-Signature": signature}).status_code != 200:
-                raise BenchError("/callback did not answer 200")
-
-    post(traffic.follows(users))
+    bot = _InProcess(emulator, url, 3_000, 300)
+    post, traffic = bot.post, bot.traffic
     post(traffic.requests(400))
-    services = app.extensions["bot"]
+    services = bot.app.extensions["bot"]
     seen = {"statements": 0, "commits": 0}
     engine = services.db.engine
 

@@ -51,11 +51,14 @@ _FACE_FIELDS = ("number", "title", "company", "place", "wage", "hours", "days_of
                 "status")
 
 
+def _render_face(card: dict, full: bool) -> str:
+    macros = _env.get_template("_job.j2").module
+    return f'"header": {macros.header(card)}, "body": {macros.body(card, full)}'
+
+
 @functools.lru_cache(maxsize=256)  # ~5 KB each: the popular jobs of a day's searches, not every listing
 def _job_face(values: tuple) -> str:
-    card = dict(zip(_FACE_FIELDS, values))
-    macros = _env.get_template("_job.j2").module
-    return f'"header": {macros.header(card)}, "body": {macros.body(card)}'
+    return _render_face(dict(zip(_FACE_FIELDS, values)), False)
 
 
 def job_face(card: dict, full: bool = False) -> str:
@@ -63,8 +66,7 @@ def job_face(card: dict, full: bool = False) -> str:
     and the same popular jobs come back in search after search, so the short form is rendered once
     per content: a changed listing is a different key, and is rendered again."""
     if full:  # a job's own page, with its description: one at a time, not worth keeping
-        macros = _env.get_template("_job.j2").module
-        return f'"header": {macros.header(card)}, "body": {macros.body(card, True)}'
+        return _render_face(card, True)
     return _job_face(tuple(card[name] for name in _FACE_FIELDS))
 
 

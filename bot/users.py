@@ -6,7 +6,7 @@ import dataclasses
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from bot.db import dialect_of, insert_for, per_dialect
+from bot.db import dialect_of, per_dialect
 from bot.models import User, utcnow
 from bot.models.user import BLOCKED, FOLLOWING
 
@@ -32,12 +32,17 @@ _ADD = per_dialect(lambda insert: insert(User.__table__).values(
     created_at=bindparam("now")).on_conflict_do_nothing(index_elements=["line_user_id"]))
 
 
+def _add(session: Session, line_user_id: str) -> None:
+    """Inserts the friend unless a parallel event of theirs did a moment ago."""
+    session.connection().execute(_ADD[dialect_of(session)], {"line_user_id": line_user_id, "now": utcnow()})
+
+
 def friend(session: Session, line_user_id: str) -> Friend:
-    """The sender of an event, added if missing (as get_or_create, with Core statements built once)."""
+    """The sender of an event, added if missing (as get_or_create, without loading the whole row)."""
     conn = session.connection()
     user_id = conn.execute(_FIND_ID, {"line_user_id": line_user_id}).scalar()
     if user_id is None:
-        conn.execute(_ADD[dialect_of(session)], {"line_user_id": line_user_id, "now": utcnow()})
+        _add(session, line_user_id)
         user_id = conn.execute(_FIND_ID, {"line_user_id": line_user_id}).scalar_one()
     return Friend(user_id, line_user_id)
 
@@ -45,13 +50,10 @@ def friend(session: Session, line_user_id: str) -> Friend:
 def get_or_create(session: Session, line_user_id: str) -> User:
     """The user row, created if missing; safe when two events of a new friend arrive at once."""
     user = find(session, line_user_id)
-    if user is not None:
-        return user
-    now = utcnow()
-    session.execute(insert_for(session)(User).values(line_user_id=line_user_id, status=FOLLOWING,
-                                                       followed_at=now, created_at=now)
-                    .on_conflict_do_nothing(index_elements=["line_user_id"]))
-    return find(session, line_user_id)
+    if user is None:
+        _add(session, line_user_id)
+        user = find(session, line_user_id)
+    return user
 
 
 def follow(session: Session, line_user_id: str, display_name: str | None) -> tuple[User, bool]:
