@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from pathlib import Path
 
@@ -11,6 +10,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+
+from bot.sqlite_writers import WriterQueue
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Objects the models do not describe, which migrations and schema checks leave alone: APScheduler's job
@@ -67,7 +68,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        _WriterQueue(engine)
+        WriterQueue(engine)
         return engine
     engine = create_engine(url, pool_size=5, max_overflow=10)
     _PingWhenIdle(engine)
@@ -120,58 +121,6 @@ class _PingWhenIdle:
             if self.dialect.is_disconnect(exc, dbapi_connection, None):
                 raise DisconnectionError() from exc
             raise
-
-
-class _WriterQueue:
-    """SQLite's writers, one at a time, queued in this process instead of polling.
-
-    Every transaction begins IMMEDIATE: it takes SQLite's write lock up front, because a deferred
-    transaction that reads and then writes can fail at once with "database is locked" when another
-    writer got in between. A writer that finds the lock taken is left to SQLite's busy handler, which
-    sleeps and retries at growing intervals (1, 2, 5 ms ... 25 ms and more): under load the lock then
-    sits free while the waiters sleep, which bounded the webhook on SQLite (docs/performance.md). The
-    threads of one process therefore queue on a lock of their own, which hands over the moment a
-    transaction ends; SQLite's busy handler is left with the other processes. A thread that waits
-    here longer than SQLite's own timeout goes on to SQLite, which decides as it did before."""
-
-    WAIT = 30.0  # the connections' busy timeout
-
-    def __init__(self, engine):
-        self.lock = threading.Lock()
-        self.holder = None
-        event.listen(engine, "begin", self.begin)
-        dialect = engine.dialect  # this engine's own: wrapping it touches no other engine
-        dialect.do_commit = self._then_release(dialect.do_commit)
-        dialect.do_rollback = self._then_release(dialect.do_rollback)
-        # A connection that goes back to the pool or is thrown away holds no transaction any more.
-        event.listen(engine, "checkin", lambda dbapi_connection, _record: self._release(dbapi_connection))
-        event.listen(engine, "invalidate", lambda dbapi_connection, _record, _exc: self._release(dbapi_connection))
-
-    def begin(self, conn):
-        dbapi_connection = conn.connection.dbapi_connection
-        if self.lock.acquire(timeout=self.WAIT):
-            self.holder = dbapi_connection
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            self._release(dbapi_connection)
-            raise
-
-    def _release(self, connection):
-        # SQLAlchemy ends a transaction on the pool's proxy of the connection, which it begins on the
-        # connection itself: both lead to the same DBAPI connection.
-        dbapi_connection = getattr(connection, "dbapi_connection", connection)
-        if self.holder is not None and self.holder is dbapi_connection:
-            self.holder = None
-            self.lock.release()
-
-    def _then_release(self, end):
-        def ended(dbapi_connection):
-            try:
-                end(dbapi_connection)
-            finally:
-                self._release(dbapi_connection)
-        return ended
 
 
 class Database:
