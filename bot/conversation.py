@@ -33,6 +33,11 @@ def load(session: Session, user_id: int) -> Conversation | None:
     return seen[user_id]
 
 
+def known_to_have_none(session: Session, user_id: int) -> None:
+    """The caller has just read that the person has no flow (the event processor's claim does)."""
+    _seen(session)[user_id] = None
+
+
 def active(session: Session, user_id: int, now: dt.datetime | None = None) -> Conversation | None:
     conv = load(session, user_id)
     if conv is not None and conv.expires_at <= (now or utcnow()):
