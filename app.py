@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fl
 
     from bot import cli, search_form, web, webhook
 
+    app.session_interface = webhook.SessionsButNotForLine()
     csrf = CSRFProtect(app)
     csrf.exempt(webhook.bp)  # LINE signs its webhooks instead
     app.register_blueprint(webhook.bp)

@@ -14,6 +14,7 @@ import logging
 import re
 
 from flask import Blueprint, current_app, request
+from flask.sessions import SecureCookieSessionInterface
 from linebot.v3 import WebhookParser
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -30,6 +31,16 @@ MAX_BODY = 256 * 1024
 EVENT_ID = re.compile(r"[0-9A-Za-z]{1,64}\Z")
 SOURCE_IDS = (("userId", USER_ID), ("groupId", re.compile(r"C[0-9a-f]{32}\Z")),
               ("roomId", re.compile(r"R[0-9a-f]{32}\Z")))
+
+
+class SessionsButNotForLine(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except on the webhook: LINE sends no cookies and is sent none,
+    and opening a session builds its signing serializer on every request."""
+
+    def open_session(self, app, request):
+        if request.path == "/callback":
+            return None  # Flask uses a null session: read as empty, never written
+        return super().open_session(app, request)
 
 
 def valid_signature(secret: str, body: bytes, signature: str | None) -> bool:

@@ -25,6 +25,17 @@ def test_signed_text_gets_a_reply_at_the_emulator(line, emulator, db):
     assert count(db, ProcessedEvent) == 1
 
 
+def test_the_webhook_neither_reads_nor_sets_cookies(app, line, client):
+    # LINE sends no cookies: the webhook opens no session, while the staff console keeps its own.
+    user = line.new_user()
+    client.set_cookie("session", "not-a-signed-session")
+    response = line.say(user, "使い方")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers and "Cookie" not in response.headers.get("Vary", "")
+    sign_in = client.get("/console/login")
+    assert sign_in.status_code == 200 and "session=" in sign_in.headers.get("Set-Cookie", "")
+
+
 @pytest.mark.parametrize("signature", [None, "", "bm90IGEgc2lnbmF0dXJl", "x" * 44])
 def test_missing_or_wrong_signature_is_400_and_nothing_happens(client, line, emulator, db, signature):
     user = line.new_user()
