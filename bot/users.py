@@ -27,14 +27,18 @@ class Friend:
 
 
 _FIND_ID = select(User.id).where(User.line_user_id == bindparam("line_user_id"))
+# A new friend in one statement (RETURNING their id), or nothing if a parallel event of theirs, or an
+# earlier one, added them.
 _ADD = per_dialect(lambda insert: insert(User.__table__).values(
-    line_user_id=bindparam("line_user_id"), status=FOLLOWING, followed_at=bindparam("now"),
-    created_at=bindparam("now")).on_conflict_do_nothing(index_elements=["line_user_id"]))
+    line_user_id=bindparam("line_user_id"), display_name=bindparam("display_name"), status=FOLLOWING,
+    followed_at=bindparam("now"), created_at=bindparam("now"))
+    .on_conflict_do_nothing(index_elements=["line_user_id"]).returning(User.id))
 
 
-def _add(session: Session, line_user_id: str) -> None:
-    """Inserts the friend unless a parallel event of theirs did a moment ago."""
-    session.connection().execute(_ADD[dialect_of(session)], {"line_user_id": line_user_id, "now": utcnow()})
+def _add(session: Session, line_user_id: str, display_name: str | None = None) -> int | None:
+    """Inserts the friend unless they are there already; their new id, or None."""
+    return session.connection().execute(_ADD[dialect_of(session)], {
+        "line_user_id": line_user_id, "display_name": display_name, "now": utcnow()}).scalar()
 
 
 def friend(session: Session, line_user_id: str) -> Friend:
@@ -42,8 +46,8 @@ def friend(session: Session, line_user_id: str) -> Friend:
     conn = session.connection()
     user_id = conn.execute(_FIND_ID, {"line_user_id": line_user_id}).scalar()
     if user_id is None:
-        _add(session, line_user_id)
-        user_id = conn.execute(_FIND_ID, {"line_user_id": line_user_id}).scalar_one()
+        # None when a parallel event of theirs added them a moment ago
+        user_id = _add(session, line_user_id) or conn.execute(_FIND_ID, {"line_user_id": line_user_id}).scalar_one()
     return Friend(user_id, line_user_id)
 
 
@@ -56,16 +60,27 @@ def get_or_create(session: Session, line_user_id: str) -> User:
     return user
 
 
-def follow(session: Session, line_user_id: str, display_name: str | None) -> tuple[User, bool]:
-    """Creates or reactivates a friend; returns (user, came_back)."""
-    user = get_or_create(session, line_user_id)
+@dataclasses.dataclass(frozen=True)
+class Followed:
+    id: int
+    display_name: str | None
+    came_back: bool  # they had blocked the account before
+
+
+def follow(session: Session, line_user_id: str, display_name: str | None) -> Followed:
+    """Creates or reactivates a friend."""
+    name = display_name[:100] if display_name else None
+    added = _add(session, line_user_id, name)  # most follows are new friends: one statement
+    if added is not None:
+        return Followed(added, name, False)
+    user = find(session, line_user_id)  # known: wrote before following, or came back after a block
     came_back = user.status == BLOCKED
     user.status = FOLLOWING
     user.followed_at = utcnow()
     user.unfollowed_at = None
-    if display_name:
-        user.display_name = display_name[:100]
-    return user, came_back
+    if name:
+        user.display_name = name
+    return Followed(user.id, user.display_name, came_back)
 
 
 def unfollow(session: Session, line_user_id: str) -> User | None:

@@ -22,8 +22,8 @@ def clean_name(name: str | None) -> str | None:
 def on_follow(ctx: Context):
     line_user_id = ctx.line_user_id
     name = clean_name(ctx.services.line.display_name(line_user_id))
-    user, came_back = users.follow(ctx.session, line_user_id, name)
-    return messages.render("greeting.json.j2", name=user.display_name, came_back=came_back,
+    friend = users.follow(ctx.session, line_user_id, name)
+    return messages.render("greeting.json.j2", name=friend.display_name, came_back=friend.came_back,
                            privacy_url=links.page(ctx.settings, "/privacy"),
                            office=links.OFFICE_NAME, quick_replies=quick_replies())
 

@@ -63,7 +63,7 @@ def ensure(session: Session) -> list[str]:
     for demo in DEMO_USERS:
         if users.find(session, demo.line_user_id) is not None:
             continue
-        user, _ = users.follow(session, demo.line_user_id, demo.name)
+        user = users.follow(session, demo.line_user_id, demo.name)
         session.flush()
         for name, conditions in demo.searches:
             saved.save(session, user.id, conditions, name=name)

@@ -50,6 +50,17 @@ def test_message_from_unknown_friend_creates_them(line, db):
     assert user_row(db, user).status == "following"
 
 
+def test_follow_after_writing_first_keeps_the_row_and_takes_the_name(line, db):
+    user = line.new_user("波佐見 花子")
+    line.say(user, "使い方")  # LINE delivers a message of someone who has not followed (yet)
+    first = user_row(db, user)
+    assert first.display_name is None
+    assert line.follow(user).status_code == 200
+    row = user_row(db, user)
+    assert row.id == first.id and row.display_name == "波佐見 花子" and row.status == "following"
+    assert line.received(user)[-2]["text"].startswith("波佐見 花子さん、はじめまして。")
+
+
 def test_stale_postback_is_answered_politely(line):
     user = line.new_user()
     for data in ["v=1&a=gone.away&j=42040-12345678", "v=0&a=help.show", "garbage", "v=1&a=help.show&x=1"]:
