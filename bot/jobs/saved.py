@@ -61,8 +61,7 @@ def remove(session: Session, saved: SavedSearch) -> None:
     session.delete(saved)
 
 
-# Everything of the person's older than their RECENT_KEPT newest, in one statement run with every search
-# (the subquery finds no row, and so the DELETE nothing, until there are more than that).
+# Everything of the person's older than their RECENT_KEPT newest.
 _PRUNE = delete(RecentSearch).where(
     RecentSearch.user_id == bindparam("user_id"),
     RecentSearch.id <= select(RecentSearch.id).where(RecentSearch.user_id == bindparam("user_id"))
@@ -71,14 +70,21 @@ _PRUNE = delete(RecentSearch).where(
 
 
 # A Core INSERT: nothing reads the new row back as an object, only its id (every chat search runs it).
-_REMEMBER = insert(RecentSearch.__table__).returning(RecentSearch.id)
+# It also returns the person's RECENT_KEPT-th newest search before it, if any: only then is there
+# anything to prune (most people never search that often), and the prune's own statement is run.
+_REMEMBER = insert(RecentSearch.__table__).values(
+    user_id=bindparam("user"), conditions=bindparam("conditions")).returning(
+    RecentSearch.id,
+    select(RecentSearch.id).where(RecentSearch.user_id == bindparam("user"))
+    .order_by(RecentSearch.id.desc()).limit(1).offset(RECENT_KEPT - 1).scalar_subquery())
 
 
 def remember(session: Session, user_id: int, conditions: Conditions) -> int:
     """Keeps a search so its carousel can page and be saved, and returns its id; old ones are pruned."""
-    recent_id = session.connection().execute(_REMEMBER, {"user_id": user_id,
-                                                         "conditions": conditions.to_dict()}).scalar_one()
-    session.execute(_PRUNE, {"user_id": user_id})
+    recent_id, full = session.connection().execute(_REMEMBER, {"user": user_id,
+                                                               "conditions": conditions.to_dict()}).one()
+    if full is not None:
+        session.execute(_PRUNE, {"user_id": user_id})
     return recent_id
 
 
