@@ -102,9 +102,10 @@ class EventProcessor:
             "event_id": event_id, "event_type": name[:40], "user_id": user_id}).first()
         if claimed is None:
             raise Duplicate(event_id)
-        if claimed[1] is not None and claimed[2] is None:
-            conversation.known_to_have_none(session, claimed[1])
-        return claimed[1]
+        _, sender_id, flow_id = claimed
+        if sender_id is not None and flow_id is None:
+            conversation.known_to_have_none(session, sender_id)
+        return sender_id
 
     def _mark_done(self, event_id: str, name: str, apology: tuple | None) -> None:
         try:

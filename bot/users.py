@@ -42,22 +42,13 @@ def _add(session: Session, line_user_id: str, display_name: str | None = None) -
 
 
 def friend(session: Session, line_user_id: str) -> Friend:
-    """The sender of an event, added if missing (as get_or_create, without loading the whole row)."""
+    """The sender of an event, added if missing (safe when two events of a new friend arrive at once)."""
     conn = session.connection()
     user_id = conn.execute(_FIND_ID, {"line_user_id": line_user_id}).scalar()
     if user_id is None:
         # None when a parallel event of theirs added them a moment ago
         user_id = _add(session, line_user_id) or conn.execute(_FIND_ID, {"line_user_id": line_user_id}).scalar_one()
     return Friend(user_id, line_user_id)
-
-
-def get_or_create(session: Session, line_user_id: str) -> User:
-    """The user row, created if missing; safe when two events of a new friend arrive at once."""
-    user = find(session, line_user_id)
-    if user is None:
-        _add(session, line_user_id)
-        user = find(session, line_user_id)
-    return user
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,6 +23,7 @@ from bot.line.limits import USER_ID
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
+PATH = "/callback"
 
 # LINE's webhook bodies are a few KB; anything this large is not from LINE.
 MAX_BODY = 256 * 1024
@@ -38,7 +39,7 @@ class SessionsButNotForLine(SecureCookieSessionInterface):
     and opening a session builds its signing serializer on every request."""
 
     def open_session(self, app, request):
-        if request.path == "/callback":
+        if request.path == PATH:  # the URL is matched to a view only after the session is opened
             return None  # Flask uses a null session: read as empty, never written
         return super().open_session(app, request)
 
@@ -77,7 +78,7 @@ def _parse(parser: WebhookParser, text: str, data: dict) -> list[tuple]:
         return pairs
 
 
-@bp.post("/callback")
+@bp.post(PATH)
 def callback():
     services = current_app.extensions["bot"]
     length = request.content_length

@@ -21,7 +21,7 @@ def test_memo_outlives_flushes_not_the_transaction(db):
     with db.session() as s:
         memo = transaction_memo(s)
         memo["rules"] = "looked up"
-        user = users.get_or_create(s, "U" + "1" * 32)
+        user = users.friend(s, "U" + "1" * 32)
         s.flush()
         assert transaction_memo(s) == {"rules": "looked up"}
         with s.begin_nested():
@@ -43,7 +43,7 @@ def test_memo_outlives_flushes_not_the_transaction(db):
 def test_a_flow_started_or_ended_is_seen_in_the_same_transaction(db):
     now = dt.datetime.now(dt.timezone.utc)
     with db.session() as s:
-        user = users.get_or_create(s, "U" + "2" * 32)
+        user = users.friend(s, "U" + "2" * 32)
         assert conversation.active(s, user.id, now) is None
         conv = conversation.start(s, user.id, "booking", "date")
         assert conversation.active(s, user.id, now) is conv
