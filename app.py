@@ -1,6 +1,7 @@
 """The Flask application: `create_app()` for tests and tools, `app` for gunicorn and `flask --app app`."""
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 
@@ -70,10 +71,20 @@ def _mount_demo(app: Flask, settings: Settings) -> None:
     simulator_web.init_app(app)  # the LINE simulator page at /simulator/
 
 
+def _freeze_startup_objects() -> None:
+    """What starting made (modules, models, templates: some 250,000 objects) lives as long as the
+    process. Frozen, Python's full garbage collections stop walking it again and again: a web worker's
+    full collection took 75-186 ms under load, a pause for every request in flight, and about 3 ms
+    frozen. The startup's own garbage is collected first, since frozen objects never are."""
+    gc.collect()
+    gc.freeze()
+
+
 def __getattr__(name: str):
     # `app` is built on first use (gunicorn "app:app", flask --app app), so that importing
     # create_app in tests and tools does not start an application from the environment.
     if name == "app":
         value = globals()["app"] = create_app()
+        _freeze_startup_objects()
         return value
     raise AttributeError(name)
