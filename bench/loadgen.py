@@ -42,18 +42,27 @@ class Connection:
     # gunicorn closes a keep-alive connection idle for 2 s (its default keepalive); one idle for
     # longer than this is replaced before use rather than raced against that close.
     MAX_IDLE = 1.0
+    # A keep-alive connection stays with the gunicorn worker that accepted it, and which worker that
+    # is depends on who polled the shared socket first. Kept for a whole phase, 16 connections once
+    # all went to one worker (0.91 and 0.00 cores), which halved that run's maximum rate, the echo
+    # bot's or the bot's alike. Renewed after this many requests, they are dealt out again and again.
+    MAX_REQUESTS = 25
 
     def __init__(self, host: str, port: int):
         self.host, self.port = host, port
         self.reader = self.writer = None
         self.used = 0.0
+        self.requests = 0
 
     async def post(self, path: str, body: bytes, headers: dict) -> int:
-        if self.writer is not None and time.monotonic() - self.used > self.MAX_IDLE:
+        if self.writer is not None and (time.monotonic() - self.used > self.MAX_IDLE
+                                        or self.requests >= self.MAX_REQUESTS):
             self.close()
         reused = self.writer is not None
         if not reused:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.requests = 0
+        self.requests += 1
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         try:
             self.writer.write(f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n"
