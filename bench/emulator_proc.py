@@ -2,7 +2,7 @@
 
     python -m bench.emulator_proc --token T     # prints the port, then serves
 
-The same server as `python -m simulator.emulator` (werkzeug, threaded, quiet), plus two routes that
+The same server as `python -m simulator.emulator` (werkzeug, threaded, quiet), plus three routes that
 spare the benchmark thousands of control calls: POST /_bench/users, /_bench/summary and
 /_bench/reply-tokens (one token per user id given, in order).
 
