@@ -63,15 +63,15 @@ def ensure(session: Session) -> list[str]:
     for demo in DEMO_USERS:
         if users.find(session, demo.line_user_id) is not None:
             continue
-        user = users.follow(session, demo.line_user_id, demo.name)
+        friend = users.follow(session, demo.line_user_id, demo.name)
         session.flush()
         for name, conditions in demo.searches:
-            saved.save(session, user.id, conditions, name=name)
+            saved.save(session, friend.id, conditions, name=name)
         if demo.favorites_from is not None:
             clauses = job_search.where(demo.favorites_from, session.get_bind().dialect.name)
             for job_id in session.scalars(select(Job.id).where(*clauses).order_by(Job.job_number)
                                           .limit(demo.favorites)):
-                favorites.add(session, user.id, job_id)
+                favorites.add(session, friend.id, job_id)
         created.append(demo.name)
     return created
 

@@ -57,11 +57,17 @@ def test_bad_production_settings_name_the_variable(change, variable):
     assert variable in str(info.value)
 
 
-def test_start_up_stops_with_one_line_on_stderr():
+def start_app(script: str, **settings: str) -> subprocess.CompletedProcess:
+    """Runs `script` in a new process whose settings are GOOD with `settings` changed, and nothing else
+    of this process's own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "DATABASE_URL", "SECRET_KEY"))}
-    env.update({**GOOD, "SECRET_KEY": "short"})
-    result = subprocess.run([sys.executable, "-c", "import app; app.app"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60)
+    env.update({**GOOD, **settings})
+    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_start_up_stops_with_one_line_on_stderr():
+    result = start_app("import app; app.app", SECRET_KEY="short")
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "SECRET_KEY" in lines[0]
@@ -70,12 +76,9 @@ def test_start_up_stops_with_one_line_on_stderr():
 def test_the_process_app_keeps_its_start_up_out_of_full_collections(tmp_path):
     # gunicorn's "app:app" and `flask --app app` build the app once per process; what that made lives
     # as long as the process, and a full garbage collection walking it paused every request in flight.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "DATABASE_URL", "SECRET_KEY"))}
-    env.update({**GOOD, "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"})
     script = ("import gc, app; before = gc.get_freeze_count(); app.app; "
               "print(before, gc.get_freeze_count(), len(gc.get_objects()))")
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = start_app(script, DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}")
     assert result.returncode == 0, result.stderr
     before, frozen, walked = map(int, result.stdout.split())
     assert before == 0
