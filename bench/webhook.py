@@ -308,12 +308,14 @@ def run(ctx) -> list[Figure]:
                             if server.served < 100_000:
                                 ctx.note(f"web worker RSS [{backend}]: SCALED DOWN to {server.served:,} events "
                                          f"(issue: 100,000; run with --soak 100000 for the full count)")
-                        command = server.gunicorn.command
+                        gunicorn = server.gunicorn
+                        command = " ".join([*(f"{k}={v}" for k, v in gunicorn.settings.items()),
+                                            "gunicorn", gunicorn.command])
                     finally:
                         server.close()
         finally:
             echo.close()
-    ctx.note(f"webhook: gunicorn {command} (the Procfile's web line; the echo bot swaps app:app for "
+    ctx.note(f"webhook: {command} (the Procfile's web line; the echo bot swaps app:app for "
              f"bench.echo_bot:app); one event per request, mix of {kinds}; closed loop of {CONCURRENCY} "
              f"connections for the max, Poisson arrivals at 70 % of it for latency (from the due time)")
     ctx.note("webhook [echo bot]: measured before each database's phases and after the last; each "

@@ -1,8 +1,8 @@
 """A WSGI app under gunicorn, started exactly as the Procfile's `web` line starts the bot.
 
 The line is read from the Procfile and only its variables are filled in (a free port for PORT; the
-environment's WEB_CONCURRENCY, else the Procfile's default); the baseline swaps the app for another
-module and keeps every setting. The access log is written where the Procfile sends it (stdout, here
+environment's WEB_CONCURRENCY, else the Procfile's default), with the variables it sets through `env`;
+the baseline swaps the app for another module and keeps every setting. The access log is written where the Procfile sends it (stdout, here
 /dev/null), so its cost is paid as in production.
 """
 from __future__ import annotations
@@ -21,10 +21,17 @@ from pathlib import Path
 from bench import PROJECT_ROOT, BenchError
 
 
-def procfile_web() -> list[str]:
+def procfile_web() -> tuple[dict, list[str]]:
+    """The web line's `env NAME=value ...` settings and its command."""
     for line in (PROJECT_ROOT / "Procfile").read_text().splitlines():
         if line.startswith("web:"):
-            return shlex.split(line.split(":", 1)[1])
+            argv, settings = shlex.split(line.split(":", 1)[1]), {}
+            if argv and argv[0] == "env":
+                argv.pop(0)
+                while argv and re.fullmatch(r"\w+=.*", argv[0]):
+                    name, value = argv.pop(0).split("=", 1)
+                    settings[name] = value
+            return settings, argv
     raise BenchError("the Procfile has no web line")
 
 
@@ -41,15 +48,16 @@ def _free_port() -> int:
 class Gunicorn:
     def __init__(self, app: str, env: dict):
         self.port = _free_port()
-        argv = [_fill(a, {"PORT": self.port, "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY")})
-                for a in procfile_web()]
+        settings, line = procfile_web()
+        argv = [_fill(a, {"PORT": self.port, "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY")}) for a in line]
         if argv[0] != "gunicorn" or "app:app" not in argv:
             raise BenchError(f"the Procfile's web line is not `gunicorn app:app ...`: {argv}")
         argv[argv.index("app:app")] = app
         argv[0] = str(Path(sys.executable).with_name("gunicorn"))
+        self.settings = settings
         self.command = " ".join(argv[1:])
         self.errors = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env={**os.environ, **env},
+        self.proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env={**os.environ, **settings, **env},
                                      stdout=subprocess.DEVNULL, stderr=self.errors)
         self.base = ("127.0.0.1", self.port)
         self._wait_ready()

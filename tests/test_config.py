@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -83,3 +86,56 @@ def test_the_process_app_keeps_its_start_up_out_of_full_collections(tmp_path):
     before, frozen, walked = map(int, result.stdout.split())
     assert before == 0
     assert frozen > 20 * walked  # a full collection walks only what was made since
+
+
+def _procfile_line(name: str) -> str:
+    return next(line.split(":", 1)[1] for line in (ROOT / "Procfile").read_text().splitlines()
+                if line.startswith(f"{name}:"))
+
+
+def _session_processes(session: int) -> dict[str, dict[str, str]]:
+    """The environment of every process of a session (what `ps -s` lists), by pid and command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and os.getsid(int(entry.name)) == session:
+                variables = (entry / "environ").read_bytes().split(b"\0")
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found[f"{entry.name} {command}"] = dict(v.decode().split("=", 1) for v in variables if b"=" in v)
+        except (OSError, ProcessLookupError):
+            pass  # it ended meanwhile
+    return found
+
+
+def test_the_procfile_web_line_starts_workers_with_two_malloc_arenas(tmp_path):
+    # glibc gives each thread that meets a busy allocator an arena of its own and keeps it: the four
+    # threads of a worker grew its memory by some MiB that Python never held (docs/performance.md).
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("LINE_", "DATABASE_URL", "SECRET_KEY", "MALLOC_"))}
+    env.update({**GOOD, "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "PORT": str(port),
+                "WEB_CONCURRENCY": "2", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"})
+    # As a process manager runs it: the line through a shell.
+    web = subprocess.Popen(["sh", "-c", _procfile_line("web")], cwd=ROOT, env=env, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait, answered = threading.Event(), None
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    answered = r.status
+                    if sum("bin/gunicorn" in c for c in _session_processes(web.pid)) >= 3:
+                        break
+            except OSError:
+                assert web.poll() is None, web.stderr.read().decode()
+            wait.wait(0.1)
+        assert answered == 200
+        gunicorns = [e for c, e in _session_processes(web.pid).items() if "bin/gunicorn" in c]
+        assert len(gunicorns) >= 3  # the master and its two workers
+        assert all(e.get("MALLOC_ARENA_MAX") == "2" for e in gunicorns)
+    finally:
+        os.killpg(web.pid, 15)
+        web.wait(timeout=30)
+        web.stderr.close()
