@@ -4,8 +4,8 @@ emulator and to the null LINE of bench/stub.py.
 Users (bulk inserted) allow recommendations and hold three saved conditions each, drawn from a small
 vocabulary (municipalities, occupation majors, a few words, employment types), so conditions repeat as
 they do in reality. The open listings (bot.jobs.generator through the real upsert) were all received
-in the week before the run. Figure 1 times bot.recommendations.people() + matches() (who gets which
-jobs); the baseline is a naive per-user loop (for each user, for each saved condition, count + first
+in the week before the run. Figure 1 times bot.recommendations.choose() (who gets which jobs, people
+read and matched a chunk at a time); the baseline is a naive per-user loop (for each user, for each saved condition, count + first
 10 of the same where() and window) on a sample of users, extrapolated to all. The "last push" figures
 time bot.recommendations.run() (matching, rendering, queueing in batches) with a dispatcher working
 alongside in its own process, as the Procfile's clock and worker do, until the last push was accepted;
@@ -192,7 +192,7 @@ def _last_push(ctx, label, server, db_url, line_ids, expected, limit) -> dict:
         raise BenchError(f"{label}: rows left unsent: {counts}")
     if report.quiet or report.skipped_quota or not report.sent == len(recipients) == expected:
         raise BenchError(f"{label}: run() sent {report.sent:,} (quota-skipped {report.skipped_quota:,}, "
-                         f"quiet {report.quiet}), the outbox names {len(recipients):,}, matches() chose {expected:,}")
+                         f"quiet {report.quiet}), the outbox names {len(recipients):,}, choose() chose {expected:,}")
     seen = server.summary(line_ids)
     # A 409 on a retry key is a call that timed out after the server took it, sent again: the
     # dispatcher counts it as delivered, and the exactly-once check below still holds.
@@ -229,17 +229,19 @@ def _one(ctx, backend, workdir, servers, n_users, n_jobs) -> list[Figure]:
             # Figure 1: the set-wise matching, read-only (rolled back).
             with db.Session() as session:
                 t = time.perf_counter()
-                persons = recommendations.people(session, key)
-                t_people = time.perf_counter() - t
-                chosen = recommendations.matches(session, persons, NOW, tz)
+                choice = recommendations.choose(session, key, NOW, tz)
                 t_match = time.perf_counter() - t
-            if len(persons) != n_users:
-                raise BenchError(f"{label}: people() found {len(persons):,} of {n_users:,}")
+                persons = recommendations.people(session, key)  # for the baseline's sample
+            if len(persons) != n_users or choice.matched + len(choice.idle) != n_users:
+                raise BenchError(f"{label}: people() found {len(persons):,} of {n_users:,}, choose() "
+                                 f"{choice.matched + len(choice.idle):,}")
+            job_lists = len({jobs for jobs, _ in choice.groups})
             sample = random.Random(9).sample(persons, min(SAMPLE, len(persons)))
+            del persons
             _naive(db, sample[:20], tz)  # warm
-            t_naive = _naive(db, sample, tz) * len(persons) / len(sample)
-            ctx.log(f"{label}: set-wise matching {t_match:.1f} s (people() {t_people:.1f} s), naive loop ≈ "
-                    f"{t_naive:.1f} s; {len(chosen):,} users matched, {len(set(chosen.values())):,} distinct job lists")
+            t_naive = _naive(db, sample, tz) * n_users / len(sample)
+            ctx.log(f"{label}: set-wise matching {t_match:.1f} s, naive loop ≈ {t_naive:.1f} s; "
+                    f"{choice.matched:,} users matched, {job_lists:,} distinct job lists")
         finally:
             services.line.close()
             db.dispose()
@@ -247,13 +249,13 @@ def _one(ctx, backend, workdir, servers, n_users, n_jobs) -> list[Figure]:
         figures = [Figure(f"recommendation matching [{backend}]{scale}", t_match, "s", baseline=t_naive,
                           goal=MATCH_GOAL if not scale else "",
                           details={"users": n_users, "conditions": 3 * n_users, "distinct": n_distinct,
-                                   "listings": n_jobs, "people_s": round(t_people, 3), "matched": len(chosen),
-                                   "job_lists": len(set(chosen.values()))})]
+                                   "listings": n_jobs, "chunk": recommendations.CHUNK,
+                                   "matched": choice.matched, "job_lists": job_lists})]
         ctx.note(f"{label}: {n_users:,} users × 3 saved conditions ({n_distinct:,} distinct) over {n_jobs:,} listings "
-                 f"received this week; {len(chosen):,} matched with {len(set(chosen.values())):,} distinct job lists; "
-                 f"matching = people() {t_people:.1f} s + matches() {t_match - t_people:.1f} s, read-only; baseline = "
+                 f"received this week; {choice.matched:,} matched with {job_lists:,} distinct job lists; matching = "
+                 f"choose(), {recommendations.CHUNK:,} people read and matched at a time, read-only; baseline = "
                  f"per-user loop (count + first 10 per condition, same where() and window) on {len(sample)} sampled "
-                 f"users, extrapolated ×{len(persons) / len(sample):,.0f}")
+                 f"users, extrapolated ×{n_users / len(sample):,.0f}")
         full_calls = None
         for where, server, size in servers:
             size = min(size, n_users)
@@ -262,7 +264,7 @@ def _one(ctx, backend, workdir, servers, n_users, n_jobs) -> list[Figure]:
                 _reset(db, size if size < n_users else None)
             finally:
                 db.dispose()
-            expected = sum(1 for user_id in chosen if user_id <= size)  # users are 1..n in load order
+            expected = sum(1 for ids in choice.groups.values() for user_id in ids if user_id <= size)  # users: 1..n
             got = _last_push(ctx, f"{label} → {where}", server, url, line_ids[:size], expected,
                              max(300.0, size / 20))
             name = f"recommendations to last push [{backend}] → {where}"

@@ -223,6 +223,26 @@ def test_equal_carousels_go_out_as_one_multicast_and_opt_outs_still_hold(app, db
     assert multicast["to"] == [omura[0], omura[3]]
 
 
+def test_people_read_a_few_at_a_time_still_share_their_multicast(app, db, emulator, monkeypatch):
+    # The run reads and matches CHUNK people at a time; who gets the same carousel is decided over all.
+    monkeypatch.setattr(recommendations, "CHUNK", 2)
+    jobs_at(db, MONDAY - dt.timedelta(days=1), job(municipality_code=OMURA, received_on=FRESH),
+            job(municipality_code=HASAMI, received_on=FRESH))
+    omura = people(emulator, db, 3, municipality_code=OMURA)
+    [hasami] = people(emulator, db, 1, municipality_code=HASAMI)
+    omura += people(emulator, db, 4, municipality_code=OMURA)
+    [nothing_told] = people(emulator, db, 1)
+    report = run(app)
+    assert (report.sent, report.nothing_new) == (8, 1)
+    with db.session() as s:
+        rows = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert sorted((r.kind, len(r.recipients)) for r in rows) == [("multicast", 7), ("push", 1)]
+        assert s.scalar(select(func.count()).select_from(RecommendationMark)) == 9
+    assert sorted(next(r.recipients for r in rows if r.kind == "multicast")) == sorted(omura)
+    assert len(sent(db, hasami)) == 1 and sent(db, nothing_told) == []
+    assert run(app, NEXT_MONDAY).sent == 0  # everyone's window moved on, in every chunk
+
+
 def test_jobs_staff_recommended_are_not_sent_again_weekly(app, db, emulator):
     staff_job, other = jobs_at(db, MONDAY - dt.timedelta(days=2), job(municipality_code=OMURA, received_on=FRESH),
                                job(municipality_code=OMURA, received_on=FRESH))
