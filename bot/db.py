@@ -5,10 +5,10 @@ import contextlib
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Table, create_engine, event, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.sqlite_writers import WriterQueue
@@ -37,6 +37,30 @@ def per_dialect(build) -> dict:
     """{database kind: build(its INSERT construct)}: statements of every event, built once up front
     (building a statement costs about as much as running a small one)."""
     return {name: build(insert) for name, insert in INSERTS.items()}
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
+    """INSERT many rows of plain values (numbers, text, times; not JSON) in the session's transaction.
+
+    PostgreSQL takes them by COPY: psycopg's executemany sends one statement per row, about 37 µs a
+    row against 7 by COPY (1 Dec, 100,000 rows), and a recommendation run writes a million. SQLite's
+    executemany is already one loop in C. A clash with a unique index raises IntegrityError either way."""
+    if not rows:
+        return
+    if dialect_of(session) != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    import psycopg  # only with PostgreSQL
+
+    columns = list(rows[0])
+    quote = session.get_bind().dialect.identifier_preparer
+    sql = f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c) for c in columns)}) FROM STDIN"
+    try:
+        with session.connection().connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    except psycopg.IntegrityError as error:
+        raise IntegrityError(sql, None, error) from error
 
 
 _MEMO = "memo"

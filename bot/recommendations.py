@@ -15,19 +15,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from array import array
 import functools
 import heapq
 import itertools
 import json
 import logging
+from array import array
 from collections import defaultdict
 
-from sqlalchemy import String, cast, func, insert, or_, select, update
+from sqlalchemy import String, cast, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from bot import messages, preferences
+from bot.db import insert_rows
 from bot.staff_recommendations import STAFF_PREFIX
 from bot.broadcasts import BroadcastError, quota_left
 from bot.jobs.present import card
@@ -280,7 +281,7 @@ def _mark(session: Session, user_ids: list[int], now: dt.datetime, key: str) -> 
     new = [{"user_id": u, "last_run_at": now, "run_key": key} for u, _, marked in rows if marked is None]
     old = [{"user_id": u, "last_run_at": now, "run_key": key} for u, _, marked in rows if marked is not None]
     if new:
-        session.execute(insert(RecommendationMark.__table__), new)
+        insert_rows(session, RecommendationMark.__table__, new)
     if old:
         session.execute(update(RecommendationMark), old)
     return {u: line_user_id for u, line_user_id, _ in rows}
@@ -336,7 +337,7 @@ def _queue(session: Session, batch: list[tuple], carousels: _Carousels, now: dt.
     batch = [(what, user_id) for what, user_id in batch if user_id in line_ids]
     if not batch:
         return 0
-    session.execute(insert(RecommendedJob.__table__), [  # Core: a million rows a week, no ORM objects
+    insert_rows(session, RecommendedJob.__table__, [  # a million rows a week: no ORM objects
         {"user_id": user_id, "job_id": job_id, "run_key": key, "sent_at": now}
         for (jobs, _), user_id in batch for job_id in jobs])
     outbox.push_many(session, [([line_ids[user_id] for _, user_id in group], carousels(*what))
