@@ -41,10 +41,12 @@ def per_dialect(build) -> dict:
 
 def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     """INSERT many rows of plain values (numbers, text, times; not JSON) in the session's transaction.
+    Every row names the same columns; Python-side column defaults are not applied.
 
     PostgreSQL takes them by COPY: psycopg's executemany sends one statement per row, about 37 µs a
     row against 7 by COPY (1 Dec, 100,000 rows), and a recommendation run writes a million. SQLite's
-    executemany is already one loop in C. A clash with a unique index raises IntegrityError either way."""
+    executemany is already one loop in C. Either way the column types' bind processing applies (a
+    naive time for a UTC column is refused) and a clash with a unique index raises IntegrityError."""
     if not rows:
         return
     if dialect_of(session) != "postgresql":
@@ -53,12 +55,14 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     import psycopg  # only with PostgreSQL
 
     columns = list(rows[0])
-    quote = session.get_bind().dialect.identifier_preparer
+    dialect = session.get_bind().dialect
+    quote = dialect.identifier_preparer
     sql = f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c) for c in columns)}) FROM STDIN"
+    bind = [(c, table.c[c].type.bind_processor(dialect) or (lambda value: value)) for c in columns]
     try:
         with session.connection().connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
             for row in rows:
-                copy.write_row([row[c] for c in columns])
+                copy.write_row([process(row[c]) for c, process in bind])
     except psycopg.IntegrityError as error:
         raise IntegrityError(sql, None, error) from error
 

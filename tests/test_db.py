@@ -1,19 +1,21 @@
 """bot.db: what one event looked up is kept for its transaction only (transaction_memo: the conversation
 of a text message, the booking rules), and a flow started or ended in it is seen at once; pooled
-PostgreSQL connections are checked when they sat idle."""
+PostgreSQL connections are checked when they sat idle; insert_rows follows the same rules on both
+databases."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
 from bot import conversation, users
 from bot import db as db_module
-from bot.db import make_engine, transaction_memo
-from bot.models import Conversation
+from bot.db import insert_rows, make_engine, transaction_memo
+from bot.models import Conversation, RecommendationMark
 from tests.conftest import BACKENDS
 
 
@@ -89,3 +91,23 @@ def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced(database_
     finally:
         engine.dispose()
         admin.dispose()
+
+
+def test_insert_rows_keeps_times_refuses_naive_ones_and_reports_clashes(db):
+    # PostgreSQL copies the rows (COPY), SQLite inserts them: the same rules either way.
+    with db.session() as s:
+        first, second = (users.friend(s, "U" + c * 32).id for c in "23")
+    in_japan = dt.datetime(2026, 12, 7, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    mark = lambda user_id, at: {"user_id": user_id, "last_run_at": at, "run_key": "2026-12-07"}  # noqa: E731
+    with db.session() as s:
+        insert_rows(s, RecommendationMark.__table__, [mark(first, in_japan)])
+    with pytest.raises((ValueError, StatementError), match="naive datetime"):
+        with db.session() as s:
+            insert_rows(s, RecommendationMark.__table__, [mark(second, dt.datetime(2026, 12, 7, 0, 0))])
+    with pytest.raises(IntegrityError):
+        with db.session() as s:
+            insert_rows(s, RecommendationMark.__table__, [mark(second, in_japan), mark(first, in_japan)])
+    with db.session() as s:
+        rows = s.scalars(sa.select(RecommendationMark)).all()
+        assert [(m.user_id, m.last_run_at) for m in rows] == [(first, in_japan)]
+        assert rows[0].last_run_at.utcoffset() == dt.timedelta(0)  # 00:00 UTC, given as 09:00 in Japan
