@@ -5,10 +5,11 @@ Users (bulk inserted) allow recommendations and hold three saved conditions each
 vocabulary (municipalities, occupation majors, a few words, employment types), so conditions repeat as
 they do in reality. The open listings (bot.jobs.generator through the real upsert) were all received
 in the week before the run. Figure 1 times bot.recommendations.choose() (who gets which jobs, people
-read and matched a chunk at a time); the baseline is a naive per-user loop (for each user, for each saved condition, count + first
-10 of the same where() and window) on a sample of users, extrapolated to all. The "last push" figures
-time bot.recommendations.run() (matching, rendering, queueing in batches) with a dispatcher working
-alongside in its own process, as the Procfile's clock and worker do, until the last push was accepted;
+read and matched a chunk at a time); the baseline is a naive per-user loop (for each user, for each
+saved condition, count + first 10 of the same where() and window) on a sample of users, extrapolated
+to all. The "last push" figures time bot.recommendations.run() (matching, rendering, queueing in
+batches) with a dispatcher working alongside in its own process, as the Procfile's clock and worker
+do, until the last push was accepted;
 verified at the server: every outbox recipient got exactly one message, and nobody else got one. Their
 baseline is the naive matching loop alone (without any queueing or sending), so their ratio understates
 the gain.

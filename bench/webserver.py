@@ -1,9 +1,9 @@
 """A WSGI app under gunicorn, started exactly as the Procfile's `web` line starts the bot.
 
 The line is read from the Procfile and only its variables are filled in (a free port for PORT; the
-environment's WEB_CONCURRENCY, else the Procfile's default), with the variables it sets through `env`;
-the baseline swaps the app for another module and keeps every setting. The access log is written where the Procfile sends it (stdout, here
-/dev/null), so its cost is paid as in production.
+environment's WEB_CONCURRENCY, else the Procfile's default), with the variables it sets through
+`env`; the baseline swaps the app for another module and keeps every setting. The access log is
+written where the Procfile sends it (stdout, here /dev/null), so its cost is paid as in production.
 """
 from __future__ import annotations
 

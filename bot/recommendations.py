@@ -110,7 +110,6 @@ class _Known:
 
     def __init__(self):
         self.texts: dict[str, Conditions | None] = {}
-        self.prefs: dict[tuple, tuple[Conditions, ...]] = {}
         self.equal: dict[Conditions, Conditions] = {}
 
     def saved(self, text: str, user_id: int) -> Conditions | None:
@@ -124,13 +123,12 @@ class _Known:
         return self.texts[text]
 
     def preferences(self, area: str | None, interests) -> tuple[Conditions, ...]:
-        key = (area, tuple(interests) if isinstance(interests, list) else ())
-        if key not in self.prefs:
-            try:
-                self.prefs[key] = tuple(self.equal.setdefault(c, c) for c in from_preferences(*key))
-            except ConditionError:
-                self.prefs[key] = ()
-        return self.prefs[key]
+        # from_preferences keeps its own cache; this only makes its conditions the saved ones' objects.
+        try:
+            made = from_preferences(area, tuple(interests) if isinstance(interests, list) else ())
+        except ConditionError:
+            return ()
+        return tuple(self.equal.setdefault(c, c) for c in made)
 
 
 def people(session: Session, key: str, after: int = 0, limit: int | None = None,
@@ -185,10 +183,10 @@ class _Matcher:
     """Person id → ids of their new, never-sent, matching open jobs, best first, at most MAX_JOBS.
 
     What depends on the run alone is computed once and kept from chunk to chunk: the jobs of the window
-    ranked best first (a job's rank is its place in that list) and each distinct condition's hits (single
-    conditions repeat from person to person far more than sets of them do). Picks shared by people with the same conditions and window
-    are kept for one chunk only: sets of saved conditions are nearly all different, and keeping every
-    set's picks for the whole run would grow with the number of friends."""
+    ranked best first (a job's rank is its place in that list) and each distinct condition's hits
+    (single conditions repeat from person to person far more than sets of them do). Picks shared by
+    people with the same conditions and window are kept for one chunk only: sets of saved conditions
+    are nearly all different, and keeping every set's picks would grow with the number of friends."""
 
     def __init__(self, session: Session, window, first_day: dt.date):
         self.window, self.first_day = window, first_day
