@@ -299,8 +299,9 @@ class _Carousels:
     def __init__(self, session: Session, job_ids: set[int]):
         self.cards = {j.id: card(j) for j in session.scalars(select(Job).where(Job.id.in_(job_ids)))} \
             if job_ids else {}
-        self.bubbles: dict[int, dict] = {}
-        self.frames: dict[tuple, dict] = {}
+        # Each piece with the size of its compact JSON, so that a carousel's size is a sum, not an encoding.
+        self.bubbles: dict[int, tuple[dict, int]] = {}
+        self.frames: dict[tuple, tuple[dict, int]] = {}  # without its job bubbles
         self.last: tuple = (None, None)  # run() asks for equal carousels one after another
 
     def _render(self, job_ids, by_preferences: bool) -> dict:
@@ -308,21 +309,31 @@ class _Carousels:
                                           basis=BASIS[by_preferences])
         return message
 
+    def _frame(self, job_ids, by_preferences: bool) -> tuple[dict, int]:
+        key = (len(job_ids), by_preferences)
+        if key not in self.frames:
+            frame = self._render(job_ids, by_preferences)
+            closing = frame["contents"]["contents"][-1]
+            self.frames[key] = (frame, json_size({**frame["contents"], "contents": [closing]}))
+        return self.frames[key]
+
+    def _bubble(self, job_id: int) -> tuple[dict, int]:
+        if job_id not in self.bubbles:
+            bubble = self._render((job_id,), False)["contents"]["contents"][0]
+            self.bubbles[job_id] = (bubble, json_size(bubble))
+        return self.bubbles[job_id]
+
     def __call__(self, job_ids: tuple[int, ...], by_preferences: bool) -> list[dict]:
         key = (job_ids, by_preferences)
         if key != self.last[0]:
-            frame_key = (len(job_ids), by_preferences)
-            if frame_key not in self.frames:
-                self.frames[frame_key] = self._render(job_ids, by_preferences)
-            frame = self.frames[frame_key]
-            for i in job_ids:
-                if i not in self.bubbles:
-                    self.bubbles[i] = self._render((i,), False)["contents"]["contents"][0]
-            message = {**frame, "contents": {**frame["contents"], "contents": [
-                *(self.bubbles[i] for i in job_ids), frame["contents"]["contents"][-1]]}}
-            if json_size(message["contents"]) > CAROUSEL_MAX_BYTES:  # bubbles and count are within theirs
+            frame, size = self._frame(job_ids, by_preferences)
+            bubbles = [self._bubble(i) for i in job_ids]
+            size += sum(n for _, n in bubbles) + len(bubbles)  # each bubble and its comma
+            if size > CAROUSEL_MAX_BYTES:  # bubbles and count are within theirs
                 raise LimitError([{"property": "messages[0].contents",
                                    "message": "The size of a carousel must be 50 KB or less"}])
+            closing = frame["contents"]["contents"][-1]
+            message = {**frame, "contents": {**frame["contents"], "contents": [b for b, _ in bubbles] + [closing]}}
             self.last = (key, [message])
         return self.last[1]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from bot import messages, recommendations, scheduler, staff_recommendations
 from bot.models import Job, OutboxMessage, Preferences, RecommendationMark, RecommendedJob, SavedSearch, User
+from bot.line.limits import LimitError
 from bot.models.outbox import MERGED
 from bot.router import encode_postback
 from tests.factories import add_jobs, job
@@ -365,3 +367,21 @@ def test_carousels_put_together_from_checked_pieces_equal_the_templates_own(app,
             whole = messages.render_dicts("recommendations.json.j2", cards=[carousels.cards[i] for i in picks],
                                           basis=recommendations.BASIS[by_prefs])
             assert carousels(picks, by_prefs) == whole
+
+
+def test_a_carousel_over_the_size_limit_is_refused_to_the_byte(app, db, monkeypatch):
+    # Its size is summed from its pieces' sizes, not encoded again: the sum must be the encoding's.
+    rows = jobs_at(db, MONDAY - dt.timedelta(days=1), *(job(municipality_code=OMURA, received_on=FRESH,
+                                                            occupation=f"介護職員「夜勤あり」{i}" * (i + 1))
+                                                        for i in range(10)))
+    with db.session() as s:
+        ids = tuple(s.scalar(select(Job.id).where(Job.job_number == r["job_number"])) for r in rows)
+        for picks, by_prefs in ((ids, False), (ids[:1], True), (ids[3:7], False)):
+            monkeypatch.undo()
+            [whole] = recommendations._Carousels(s, set(ids))(picks, by_prefs)
+            size = len(json.dumps(whole["contents"], ensure_ascii=False, separators=(",", ":")).encode())
+            monkeypatch.setattr(recommendations, "CAROUSEL_MAX_BYTES", size)
+            assert recommendations._Carousels(s, set(ids))(picks, by_prefs) == [whole]
+            monkeypatch.setattr(recommendations, "CAROUSEL_MAX_BYTES", size - 1)
+            with pytest.raises(LimitError, match="50 KB or less"):
+                recommendations._Carousels(s, set(ids))(picks, by_prefs)

@@ -7,13 +7,17 @@ import hashlib
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.line.checked import Checked
 from bot.line.limits import MAX_MULTICAST, check_messages
 from bot.models import OutboxMessage, utcnow
+from bot.models.base import EncodedJSON
 from bot.models.outbox import FAILED, PENDING, STATES, new_retry_key
+
+# push_many's rows carry their payload's JSON text, encoded once for the hash and the column.
+_MANY = insert(OutboxMessage.__table__).values(payload=bindparam("payload_json", type_=EncodedJSON()))
 
 
 def _as_dicts(messages) -> list[dict]:
@@ -25,8 +29,14 @@ def _as_dicts(messages) -> list[dict]:
     return dicts
 
 
+def encoded(payload: dict) -> tuple[str, str]:
+    """The payload's JSON text and its hash; equal payloads get equal hashes whatever their keys' order."""
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
 def payload_hash(payload: dict) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return encoded(payload)[1]
 
 
 def _row(kind: str, recipients: list[str], payload: dict, source: str | None,
@@ -67,14 +77,14 @@ def push_many(session: Session, items: Iterable[tuple[Iterable[str], list]], *, 
     for user_ids, messages in items:
         if id(messages) not in seen:  # the object is kept in `seen`, so its id stays its own
             payload = {"messages": list(messages) if checked else _as_dicts(messages)}
-            seen[id(messages)] = (messages, payload, payload_hash(payload))
-        _, payload, digest = seen[id(messages)]
-        rows += [{"kind": kind, "recipients": chunk, "payload": payload, "payload_hash": digest,
+            seen[id(messages)] = (messages, *encoded(payload))
+        _, text, digest = seen[id(messages)]
+        rows += [{"kind": kind, "recipients": chunk, "payload_json": text, "payload_hash": digest,
                   "source": source, "topic": topic, "retry_key": new_retry_key(), "status": PENDING,
                   "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now}
                  for kind, chunk in _chunks(list(dict.fromkeys(user_ids)))]
     if rows:
-        session.execute(insert(OutboxMessage.__table__), rows)
+        session.execute(_MANY, rows)
     return len(rows)
 
 

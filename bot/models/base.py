@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import JSON, DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -37,6 +37,17 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=dt.timezone.utc)
         return value
+
+
+class EncodedJSON(TypeDecorator):
+    """For a statement's parameter, not a column: a JSON column's value given as the JSON text the
+    caller encoded already (to hash it as well), stored as it is instead of being encoded again."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        return None
 
 
 class Base(DeclarativeBase):
