@@ -24,7 +24,8 @@ class Application(Base):
     __table_args__ = (UniqueConstraint("user_id", "job_id"),)  # one application per job
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique pair's index, which starts with it, serves lookups by person.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
     route: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(8), default="応募中")

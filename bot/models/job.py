@@ -79,7 +79,8 @@ class SavedSearch(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique pair's index, which starts with it, serves lookups by person.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     slot: Mapped[int] = mapped_column(SmallInteger)
     name: Mapped[str] = mapped_column(String(20))
     conditions: Mapped[dict] = mapped_column(JSON)
