@@ -370,18 +370,27 @@ def test_carousels_put_together_from_checked_pieces_equal_the_templates_own(app,
 
 
 def test_a_carousel_over_the_size_limit_is_refused_to_the_byte(app, db, monkeypatch):
-    # Its size is summed from its pieces' sizes, not encoded again: the sum must be the encoding's.
+    # Its size is summed from its pieces' sizes, not encoded again: the sum must be the encoding's, also
+    # with a frame and bubbles measured for other carousels first.
     rows = jobs_at(db, MONDAY - dt.timedelta(days=1), *(job(municipality_code=OMURA, received_on=FRESH,
                                                             occupation=f"介護職員「夜勤あり」{i}" * (i + 1))
                                                         for i in range(10)))
+    limit = recommendations.CAROUSEL_MAX_BYTES
     with db.session() as s:
         ids = tuple(s.scalar(select(Job.id).where(Job.job_number == r["job_number"])) for r in rows)
+
+        def measured_before(then_limit: int):
+            monkeypatch.setattr(recommendations, "CAROUSEL_MAX_BYTES", limit)
+            carousels = recommendations._Carousels(s, set(ids))
+            for other in (ids[:4], ids[6:], ids[1:2], ids[::-1]):  # other jobs, the tested lengths
+                for basis in (False, True):
+                    carousels(other, basis)
+            monkeypatch.setattr(recommendations, "CAROUSEL_MAX_BYTES", then_limit)
+            return carousels
+
         for picks, by_prefs in ((ids, False), (ids[:1], True), (ids[3:7], False)):
-            monkeypatch.undo()
-            [whole] = recommendations._Carousels(s, set(ids))(picks, by_prefs)
+            [whole] = measured_before(limit)(picks, by_prefs)
             size = len(json.dumps(whole["contents"], ensure_ascii=False, separators=(",", ":")).encode())
-            monkeypatch.setattr(recommendations, "CAROUSEL_MAX_BYTES", size)
-            assert recommendations._Carousels(s, set(ids))(picks, by_prefs) == [whole]
-            monkeypatch.setattr(recommendations, "CAROUSEL_MAX_BYTES", size - 1)
+            assert measured_before(size)(picks, by_prefs) == [whole]
             with pytest.raises(LimitError, match="50 KB or less"):
-                recommendations._Carousels(s, set(ids))(picks, by_prefs)
+                measured_before(size - 1)(picks, by_prefs)
