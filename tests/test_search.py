@@ -85,8 +85,8 @@ def test_each_condition(db, catalogue, conditions, expected):
     ("'; DROP TABLE jobs; --", set()),
 ])
 def test_free_words(db, catalogue, keywords, expected):
-    found, _ = numbers(db, keywords=keywords)
-    assert found == expected
+    found, total = numbers(db, keywords=keywords)
+    assert found == expected and total == len(expected)
     assert numbers(db)[1] == 5  # the catalogue is intact
 
 
@@ -141,3 +141,20 @@ def test_conditions_round_trip_and_summary():
     assert Conditions.from_dict(c.to_dict()) == c
     assert c.summary() == "大村市・サービス・正社員・時給1,000円以上・土日祝休み・「夜勤なし」"
     assert Conditions().to_dict() == {} and Conditions().summary() == "すべての求人"
+
+
+@pytest.mark.parametrize("keywords", ["", "介護", "介護職員", "介護 OR 調理 -夜勤"])
+def test_paging_counts_and_orders_alike_with_and_without_words(db, keywords):
+    # 20 care jobs (every third with 夜勤), 7 cooking jobs; SQLite counts word searches another way.
+    add_jobs(db, *[job(occupation="介護職員" if i < 20 else "調理補助", wage_min=180000, wage_max=200000 + i * 1000,
+                       description="夜勤あり" if i % 3 == 0 else "日勤のみ",
+                       received_on=__import__("datetime").date(2026, 10, 1 + i)) for i in range(27)])
+    expected = [i for i in range(27) if not keywords or (i < 20 if "OR" not in keywords else i % 3 != 0)]
+    with db.session() as s:
+        for sort, key in (("new", lambda i: -i), ("wage", lambda i: -i)):
+            order = sorted(expected, key=key)
+            pages = [search.run(s, Conditions(keywords=keywords, sort=sort), page=p) for p in (1, 2, 3, 4)]
+            assert [p.total for p in pages] == [len(expected)] * 4
+            got = [int(j.wage_max / 1000) - 200 for p in pages for j in p.jobs]
+            assert got == order
+            assert [p.has_next for p in pages] == [len(order) > 10 * n for n in (1, 2, 3, 4)]
