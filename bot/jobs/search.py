@@ -243,7 +243,7 @@ def run(session: Session, conditions: Conditions, page: int = 1) -> Page:
                                .offset(offset).limit(PAGE_SIZE)).all()
         total = rows[0][1] if rows else session.scalar(count) if page > 1 else 0
         found = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_([i for i, _ in rows])))}
-        return Page(total=total, jobs=[found[i] for i, _ in rows], page=page)
+        return Page(total=total, jobs=[found[i] for i, _ in rows if i in found], page=page)
     total = session.scalar(count)
     jobs = list(session.scalars(select(Job).where(clauses).order_by(*order).offset(offset).limit(PAGE_SIZE)))
     return Page(total=total, jobs=jobs, page=page)
