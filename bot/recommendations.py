@@ -301,7 +301,7 @@ class _Carousels:
             if job_ids else {}
         # Each piece with the size of its compact JSON, so that a carousel's size is a sum, not an encoding.
         self.bubbles: dict[int, tuple[dict, int]] = {}
-        self.frames: dict[tuple, tuple[dict, int]] = {}  # without its job bubbles
+        self.frames: dict[tuple, tuple[dict, int]] = {}  # (count, basis) → message without job bubbles
         self.last: tuple = (None, None)  # run() asks for equal carousels one after another
 
     def _render(self, job_ids, by_preferences: bool) -> dict:
@@ -313,8 +313,8 @@ class _Carousels:
         key = (len(job_ids), by_preferences)
         if key not in self.frames:
             frame = self._render(job_ids, by_preferences)
-            closing = frame["contents"]["contents"][-1]
-            self.frames[key] = (frame, json_size({**frame["contents"], "contents": [closing]}))
+            frame = {**frame, "contents": {**frame["contents"], "contents": frame["contents"]["contents"][-1:]}}
+            self.frames[key] = (frame, json_size(frame["contents"]))  # with its closing bubble only
         return self.frames[key]
 
     def _bubble(self, job_id: int) -> tuple[dict, int]:
@@ -332,8 +332,8 @@ class _Carousels:
             if size > CAROUSEL_MAX_BYTES:  # bubbles and count are within theirs
                 raise LimitError([{"property": "messages[0].contents",
                                    "message": "The size of a carousel must be 50 KB or less"}])
-            closing = frame["contents"]["contents"][-1]
-            message = {**frame, "contents": {**frame["contents"], "contents": [b for b, _ in bubbles] + [closing]}}
+            message = {**frame, "contents": {**frame["contents"],
+                                             "contents": [b for b, _ in bubbles] + frame["contents"]["contents"]}}
             self.last = (key, [message])
         return self.last[1]
 
