@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from bot.line import checked
-from bot.line.limits import LimitError
+from bot.line.limits import BUBBLE_MAX_BYTES, CAROUSEL_MAX_BYTES, LimitError, json_size
 
 
 def bubble(text: str, size: str = "md", uri: str = "https://example.org/job/1") -> dict:
@@ -81,3 +81,60 @@ def test_a_known_bubble_in_a_carousel_does_not_let_a_changed_one_through():
     with pytest.raises(LimitError) as caught:
         checked.check([carousel("https://example.org/job/1", "javascript:alert(1)")])
     assert "contents[1]" in str(caught.value.problems)
+
+
+def _carousel(bubbles: list[dict], alt: str = "求人") -> dict:
+    return {"type": "flex", "altText": alt, "contents": {"type": "carousel", "contents": bubbles}}
+
+
+def _padded_to(size: int, bubbles: list[dict]) -> dict:
+    """The carousel with its last bubble's text lengthened so that its compact JSON is `size` bytes."""
+    message = _carousel(copy.deepcopy(bubbles))
+    short = json_size(message["contents"])
+    message["contents"]["contents"][-1]["body"]["contents"][0]["text"] += "x" * (size - short)
+    assert json_size(message["contents"]) == size
+    return message
+
+
+@pytest.mark.parametrize("known_first", [False, True])
+def test_a_carousel_is_held_to_50_kb_to_the_byte(known_first):
+    """The size is summed from the bubbles' own sizes: at the limit it passes, a byte more is refused,
+    whether its bubbles were seen before or not."""
+    bubbles = [bubble(f"求人{i}" + "あ" * 2_500, uri=f"https://example.org/job/{i}")["contents"] for i in range(6)]
+    if known_first:
+        checked.check([_carousel(bubbles)])
+    at_limit = _padded_to(CAROUSEL_MAX_BYTES, bubbles)
+    assert checked.check([at_limit])[0].to_dict() == at_limit
+    with pytest.raises(LimitError, match="50 KB or less"):
+        checked.check([_padded_to(CAROUSEL_MAX_BYTES + 1, bubbles)])
+
+
+def _bubble_of(size: int) -> dict:
+    padded = bubble("求人")["contents"]
+    padded["body"]["contents"][0]["text"] += "x" * (size - json_size(padded))
+    assert json_size(padded) == size
+    return padded
+
+
+def test_a_bubble_in_a_carousel_is_held_to_30_kb_to_the_byte():
+    small = bubble("求人")["contents"]
+    checked.check([_carousel([small, _bubble_of(BUBBLE_MAX_BYTES)])])
+    over = _bubble_of(BUBBLE_MAX_BYTES + 1)
+    with pytest.raises(LimitError) as caught:
+        checked.check([_carousel([small, over])])
+    assert [p["property"] for p in caught.value.problems] == ["messages[0].contents.contents[1]"]
+
+
+def test_known_bubbles_do_not_carry_a_new_shape_or_frame_through():
+    """Bubbles and a carousel accepted before: a bubble of a shape the SDK refuses beside them, or the
+    same bubbles under a frame LINE would refuse, are still refused."""
+    bubbles = [bubble(f"求人{i}", uri=f"https://example.org/job/{i}")["contents"] for i in range(3)]
+    checked.check([_carousel(bubbles)])
+    odd = copy.deepcopy(bubbles[0])
+    odd["body"]["contents"][0]["weight"] = "heavy"
+    with pytest.raises(LimitError, match="weight"):
+        checked.check([_carousel(bubbles + [odd])])
+    with pytest.raises(LimitError, match="altText"):
+        checked.check([_carousel(bubbles, alt="あ" * 1501)])
+    with pytest.raises(LimitError, match="between 1 and 12"):
+        checked.check([_carousel(bubbles * 5)])

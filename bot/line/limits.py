@@ -177,38 +177,36 @@ def check_flex_actions(node, path, problems):
                 check_flex_actions(value, f"{path}[{i}]", problems)
 
 
-def check_flex(message, path, problems):
+def check_flex(message, path, problems, bubbles: list[Bubble] | None = None):
+    """`bubbles`: the carousel's bubbles as collect_problems encoded them, else encoded here."""
     contents = message.get("contents")
     cpath = f"{path}.contents"
-    if contents.get("type") == "carousel":
-        bubbles = contents.get("contents") or []
-        if not 1 <= len(bubbles) <= 12:
-            problems.add(f"{cpath}.contents", "Size must be between 1 and 12")
-        size = json_size(contents)
-        # No bubble is larger than its carousel: each needs measuring only when the whole is larger.
-        for i, bubble in enumerate(bubbles if size > BUBBLE_MAX_BYTES else ()):
-            if json_size(bubble) > BUBBLE_MAX_BYTES:
-                problems.add(f"{cpath}.contents[{i}]", "The size of a bubble must be 30 KB or less")
-        if size > CAROUSEL_MAX_BYTES:
-            problems.add(cpath, "The size of a carousel must be 50 KB or less")
-        for i, bubble in enumerate(bubbles):
-            _check_bubble_actions(bubble, f"{cpath}.contents[{i}]", problems)
+    if contents.get("type") != "carousel":
+        _check_bubble(Bubble(contents), cpath, problems)
         return
-    if json_size(contents) > BUBBLE_MAX_BYTES:
-        problems.add(cpath, "The size of a bubble must be 30 KB or less")
-    _check_bubble_actions(contents, cpath, problems)
+    if bubbles is None:
+        bubbles = [Bubble(b) for b in contents.get("contents") or []]
+    if not 1 <= len(bubbles) <= 12:
+        problems.add(f"{cpath}.contents", "Size must be between 1 and 12")
+    # The carousel's compact JSON is its frame's with the bubbles' texts between the brackets, joined by commas.
+    size = json_size({**contents, "contents": []}) + sum(b.size for b in bubbles) + max(len(bubbles) - 1, 0)
+    if size > CAROUSEL_MAX_BYTES:
+        problems.add(cpath, "The size of a carousel must be 50 KB or less")
+    for i, bubble in enumerate(bubbles):
+        _check_bubble(bubble, f"{cpath}.contents[{i}]", problems)
 
 
-def _check_bubble_actions(bubble, path, problems):
-    """The actions of one bubble, unless this exact bubble passed before: the carousels of one search
+def _check_bubble(bubble: Bubble, path, problems):
+    """A bubble's size and actions, unless this exact bubble passed before: the carousels of one search
     or list differ in a bubble or two (paging, the person's search id), the job bubbles repeat."""
-    exact = _digest(json.dumps(bubble, ensure_ascii=False))
-    if exact in _ACCEPTED_BUBBLES:
+    if bubble.known:
         return
     before = len(problems)
-    check_flex_actions(bubble, path, problems)
+    if bubble.size > BUBBLE_MAX_BYTES:
+        problems.add(path, "The size of a bubble must be 30 KB or less")
+    check_flex_actions(bubble.value, path, problems)
     if len(problems) == before:
-        _remember(_ACCEPTED_BUBBLES, exact)
+        _remember(_ACCEPTED_BUBBLES, bubble.exact, bubble.shape)
 
 
 def _column_text(obj, path, problems, long_max):
@@ -250,7 +248,7 @@ def check_template(template, path, problems):
             check_action(column.get("action"), f"{cpath}.action", problems, label_max=12)
 
 
-def check_message_limits(message: dict, path: str, problems: Problems):
+def check_message_limits(message: dict, path: str, problems: Problems, bubbles: list[Bubble] | None = None):
     kind = message["type"]
     if kind in ("text", "textV2"):
         problems.text(message.get("text"), f"{path}.text", 5000)
@@ -267,7 +265,7 @@ def check_message_limits(message: dict, path: str, problems: Problems):
     if kind in ("flex", "template", "imagemap"):
         problems.text(message.get("altText"), f"{path}.altText", 1500)
     if kind == "flex":
-        check_flex(message, path, problems)
+        check_flex(message, path, problems, bubbles)
     elif kind == "template":
         check_template(message.get("template") or {}, f"{path}.template", problems)
     if message.get("quickReply") is not None:
@@ -283,9 +281,9 @@ def check_message_limits(message: dict, path: str, problems: Problems):
 # a message that differs in anything else the SDK validates goes through the SDK again.
 
 SHAPE_FREE_TEXT = ("text", "altText", "label", "data", "uri", "displayText", "url")
-# A free-text key and its string value in json.dumps' output. Inside a JSON string a quote is always
-# escaped, so a match can only start at a real key.
-_FREE_TEXT_VALUE = re.compile(r'"(' + "|".join(SHAPE_FREE_TEXT) + r')": "(?:[^"\\]|\\.)*"')
+# A free-text key and its string value in json.dumps' output, with or without the space after the colon.
+# Inside a JSON string a quote is always escaped, so a match can only start at a real key.
+_FREE_TEXT_VALUE = re.compile(r'"(' + "|".join(SHAPE_FREE_TEXT) + r')": ?"(?:[^"\\]|\\.)*"')
 _ACCEPTED_SHAPES: set[bytes] = set()
 
 
@@ -295,10 +293,11 @@ def _blank_value(match: re.Match) -> str:
 
 
 # Whole messages that passed every check, by their exact JSON: the same message is checked again and
-# again (menus, help, the results of a popular search, a job's card), and the checks depend on nothing
-# else. A message differing in a single character is checked in full.
+# again (menus, help, a job's card), and the checks depend on nothing else. A message differing in a
+# single character is checked in full. Carousels are remembered bubble by bubble instead (Bubble).
 _ACCEPTED_MESSAGES: set[bytes] = set()
-_ACCEPTED_BUBBLES: set[bytes] = set()  # Flex bubbles whose actions passed, by their exact JSON
+# Flex bubbles whose size and actions passed: their exact JSON's digest -> their shape's.
+_ACCEPTED_BUBBLES: dict[bytes, bytes] = {}
 _MAX_REMEMBERED = 4096  # templates give a few hundred shapes; the bound only guards memory
 
 
@@ -306,10 +305,13 @@ def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
-def _remember(accepted: set, key: bytes) -> None:
+def _remember(accepted: set | dict, key: bytes, value: bytes | None = None) -> None:
     if len(accepted) >= _MAX_REMEMBERED:
         accepted.clear()
-    accepted.add(key)
+    if isinstance(accepted, dict):
+        accepted[key] = value
+    else:
+        accepted.add(key)
 
 
 def shape_key(message: dict, text: str | None = None) -> bytes:
@@ -318,14 +320,54 @@ def shape_key(message: dict, text: str | None = None) -> bytes:
     return _digest(_FREE_TEXT_VALUE.sub(_blank_value, text))
 
 
-def message_model_problems(message: dict, path: str, text: str | None = None) -> Problems:
+class Bubble:
+    """One Flex bubble encoded once, for its size, its exact digest and (when needed) its shape.
+
+    A results carousel is new each time (its last bubble carries the person's search id) while its job
+    bubbles repeat, so a carousel is judged by its bubbles: a known one costs an encoding and a lookup."""
+
+    __slots__ = ("value", "text", "size", "exact", "known", "_shape")
+
+    def __init__(self, value):
+        self.value = value
+        self.text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        raw = self.text.encode()
+        self.size = len(raw)
+        self.exact = hashlib.blake2b(raw, digest_size=16).digest()
+        self._shape = _ACCEPTED_BUBBLES.get(self.exact)
+        self.known = self._shape is not None
+
+    @property
+    def shape(self) -> bytes:
+        if self._shape is None:
+            self._shape = _digest(_FREE_TEXT_VALUE.sub(_blank_value, self.text))
+        return self._shape
+
+
+def carousel_bubbles(message: dict) -> list[Bubble] | None:
+    """The bubbles of a Flex carousel message, encoded; None for any other message."""
+    contents = message.get("contents") if message.get("type") == "flex" else None
+    if not isinstance(contents, dict) or contents.get("type") != "carousel" \
+            or not isinstance(contents.get("contents"), list):
+        return None
+    return [Bubble(b) for b in contents["contents"]]
+
+
+def carousel_shape_key(message: dict, bubbles: list[Bubble]) -> bytes:
+    """The shape of a carousel from its frame's and its bubbles' shapes: equal keys, equal shapes."""
+    frame = json.dumps({**message, "contents": {**message["contents"], "contents": []}}, ensure_ascii=False)
+    return _digest("carousel " + _FREE_TEXT_VALUE.sub(_blank_value, frame)
+                   + "".join(b.shape.hex() for b in bubbles))
+
+
+def message_model_problems(message: dict, path: str, shape: bytes | None = None) -> Problems:
     """What the SDK's Message model refuses in this message; a shape it accepted is not built again."""
-    key = shape_key(message, text)
-    if key in _ACCEPTED_SHAPES:
+    shape = shape or shape_key(message)
+    if shape in _ACCEPTED_SHAPES:
         return Problems()
     found = model_problems(models.Message, message, path)
     if not found:
-        _remember(_ACCEPTED_SHAPES, key)
+        _remember(_ACCEPTED_SHAPES, shape)
     return found
 
 
@@ -342,17 +384,22 @@ def collect_problems(messages, problems: Problems):
             problems.add(f"{path}.type", "Must be one of the following values: "
                          f"[{', '.join(MESSAGE_TYPES)}]")
             continue
-        text = json.dumps(message, ensure_ascii=False)
-        exact = _digest(text)
-        if exact in _ACCEPTED_MESSAGES:
-            continue
-        found = message_model_problems(message, path, text)
+        bubbles = carousel_bubbles(message)
+        if bubbles is not None:  # judged bubble by bubble
+            exact, shape = None, carousel_shape_key(message, bubbles)
+        else:
+            text = json.dumps(message, ensure_ascii=False)
+            exact = _digest(text)
+            if exact in _ACCEPTED_MESSAGES:
+                continue
+            shape = shape_key(message, text)
+        found = message_model_problems(message, path, shape)
         if found:
             problems.extend(found)
             continue
         before = len(problems)
-        check_message_limits(message, path, problems)
-        if len(problems) == before:
+        check_message_limits(message, path, problems, bubbles)
+        if exact is not None and len(problems) == before:
             _remember(_ACCEPTED_MESSAGES, exact)
 
 
