@@ -37,8 +37,12 @@ def units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+# One encoder for every compact encoding: json.dumps with arguments builds a new one on each call.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def json_size(value) -> int:
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return len(_COMPACT.encode(value).encode("utf-8"))
 
 
 class Problems(list):
@@ -330,7 +334,7 @@ class Bubble:
 
     def __init__(self, value):
         self.value = value
-        self.text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        self.text = _COMPACT.encode(value)
         raw = self.text.encode()
         self.size = len(raw)
         self.exact = hashlib.blake2b(raw, digest_size=16).digest()
