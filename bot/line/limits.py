@@ -182,35 +182,41 @@ def check_flex_actions(node, path, problems):
 
 
 def check_flex(message, path, problems, bubbles: list[Bubble] | None = None):
-    """`bubbles`: the carousel's bubbles as collect_problems encoded them, else encoded here."""
+    """`bubbles`: `Bubble(b)` for each of the carousel's bubbles in order, if the caller has them.
+
+    Called once the SDK's models have accepted the message, so a carousel's contents are a list."""
     contents = message.get("contents")
     cpath = f"{path}.contents"
     if contents.get("type") != "carousel":
-        _check_bubble(Bubble(contents), cpath, problems)
+        bubble = Bubble(contents)
+        if bubble.size > BUBBLE_MAX_BYTES:
+            problems.add(cpath, "The size of a bubble must be 30 KB or less")
+        _check_bubble_actions(bubble, cpath, problems)
         return
     if bubbles is None:
         bubbles = [Bubble(b) for b in contents.get("contents") or []]
     if not 1 <= len(bubbles) <= 12:
         problems.add(f"{cpath}.contents", "Size must be between 1 and 12")
-    # The carousel's compact JSON is its frame's with the bubbles' texts between the brackets, joined by commas.
+    for i, bubble in enumerate(bubbles):
+        if bubble.size > BUBBLE_MAX_BYTES:
+            problems.add(f"{cpath}.contents[{i}]", "The size of a bubble must be 30 KB or less")
+    # The carousel's compact JSON is its frame's with the bubbles' texts in its list, joined by commas.
     size = json_size({**contents, "contents": []}) + sum(b.size for b in bubbles) + max(len(bubbles) - 1, 0)
     if size > CAROUSEL_MAX_BYTES:
         problems.add(cpath, "The size of a carousel must be 50 KB or less")
     for i, bubble in enumerate(bubbles):
-        _check_bubble(bubble, f"{cpath}.contents[{i}]", problems)
+        _check_bubble_actions(bubble, f"{cpath}.contents[{i}]", problems)
 
 
-def _check_bubble(bubble: Bubble, path, problems):
-    """A bubble's size and actions, unless this exact bubble passed before: the carousels of one search
+def _check_bubble_actions(bubble: Bubble, path, problems):
+    """The actions of one bubble, unless this exact bubble passed before: the carousels of one search
     or list differ in a bubble or two (paging, the person's search id), the job bubbles repeat."""
     if bubble.known:
         return
     before = len(problems)
-    if bubble.size > BUBBLE_MAX_BYTES:
-        problems.add(path, "The size of a bubble must be 30 KB or less")
     check_flex_actions(bubble.value, path, problems)
     if len(problems) == before:
-        _remember(_ACCEPTED_BUBBLES, bubble.exact, bubble.shape)
+        _remember_bubble(bubble)
 
 
 def _column_text(obj, path, problems, long_max):
@@ -253,6 +259,7 @@ def check_template(template, path, problems):
 
 
 def check_message_limits(message: dict, path: str, problems: Problems, bubbles: list[Bubble] | None = None):
+    """`bubbles`: see check_flex."""
     kind = message["type"]
     if kind in ("text", "textV2"):
         problems.text(message.get("text"), f"{path}.text", 5000)
@@ -298,9 +305,9 @@ def _blank_value(match: re.Match) -> str:
 
 # Whole messages that passed every check, by their exact JSON: the same message is checked again and
 # again (menus, help, a job's card), and the checks depend on nothing else. A message differing in a
-# single character is checked in full. Carousels are remembered bubble by bubble instead (Bubble).
+# single character is checked in full. A carousel (its bubbles a list) is judged bubble by bubble instead.
 _ACCEPTED_MESSAGES: set[bytes] = set()
-# Flex bubbles whose size and actions passed: their exact JSON's digest -> their shape's.
+# Flex bubbles whose actions passed: their exact JSON's digest -> their shape's digest (sizes are always checked).
 _ACCEPTED_BUBBLES: dict[bytes, bytes] = {}
 _MAX_REMEMBERED = 4096  # templates give a few hundred shapes; the bound only guards memory
 
@@ -309,13 +316,16 @@ def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
-def _remember(accepted: set | dict, key: bytes, value: bytes | None = None) -> None:
+def _remember(accepted: set, key: bytes) -> None:
     if len(accepted) >= _MAX_REMEMBERED:
         accepted.clear()
-    if isinstance(accepted, dict):
-        accepted[key] = value
-    else:
-        accepted.add(key)
+    accepted.add(key)
+
+
+def _remember_bubble(bubble: Bubble) -> None:
+    if len(_ACCEPTED_BUBBLES) >= _MAX_REMEMBERED:
+        _ACCEPTED_BUBBLES.clear()
+    _ACCEPTED_BUBBLES[bubble.exact] = bubble.shape
 
 
 def shape_key(message: dict, text: str | None = None) -> bytes:
@@ -366,7 +376,8 @@ def carousel_shape_key(message: dict, bubbles: list[Bubble]) -> bytes:
 
 def message_model_problems(message: dict, path: str, shape: bytes | None = None) -> Problems:
     """What the SDK's Message model refuses in this message; a shape it accepted is not built again."""
-    shape = shape or shape_key(message)
+    if shape is None:
+        shape = shape_key(message)
     if shape in _ACCEPTED_SHAPES:
         return Problems()
     found = model_problems(models.Message, message, path)
