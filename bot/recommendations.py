@@ -34,7 +34,7 @@ from bot.broadcasts import BroadcastError, quota_left
 from bot.jobs.present import card
 from bot.jobs.search import ConditionError, Conditions, where
 from bot.line import outbox
-from bot.line.limits import CAROUSEL_MAX_BYTES, LimitError, json_size
+from bot.line.limits import CAROUSEL_MAX_BYTES, LimitError, carousel_size, json_size
 from bot.models import Job, Preferences, RecommendationMark, RecommendedJob, SavedSearch, User, utcnow
 from bot.models.job import OPEN
 from bot.scheduler import scheduled
@@ -301,7 +301,8 @@ class _Carousels:
             if job_ids else {}
         # Each piece with the size of its compact JSON, so that a carousel's size is a sum, not an encoding.
         self.bubbles: dict[int, tuple[dict, int]] = {}
-        self.frames: dict[tuple, tuple[dict, int]] = {}  # (count, basis) → message without job bubbles
+        # (count, basis) → the message with its closing bubble only, its frame's size, the closing bubble's
+        self.frames: dict[tuple, tuple[dict, int, int]] = {}
         self.last: tuple = (None, None)  # run() asks for equal carousels one after another
 
     def _render(self, job_ids, by_preferences: bool) -> dict:
@@ -309,12 +310,13 @@ class _Carousels:
                                           basis=BASIS[by_preferences])
         return message
 
-    def _frame(self, job_ids, by_preferences: bool) -> tuple[dict, int]:
+    def _frame(self, job_ids, by_preferences: bool) -> tuple[dict, int, int]:
         key = (len(job_ids), by_preferences)
         if key not in self.frames:
             frame = self._render(job_ids, by_preferences)
-            frame = {**frame, "contents": {**frame["contents"], "contents": frame["contents"]["contents"][-1:]}}
-            self.frames[key] = (frame, json_size(frame["contents"]))  # with its closing bubble only
+            closing = frame["contents"]["contents"][-1]
+            frame = {**frame, "contents": {**frame["contents"], "contents": [closing]}}
+            self.frames[key] = (frame, json_size({**frame["contents"], "contents": []}), json_size(closing))
         return self.frames[key]
 
     def _bubble(self, job_id: int) -> tuple[dict, int]:
@@ -326,10 +328,10 @@ class _Carousels:
     def __call__(self, job_ids: tuple[int, ...], by_preferences: bool) -> list[dict]:
         key = (job_ids, by_preferences)
         if key != self.last[0]:
-            frame, size = self._frame(job_ids, by_preferences)
+            frame, frame_size, closing_size = self._frame(job_ids, by_preferences)
             bubbles = [self._bubble(i) for i in job_ids]
-            size += sum(n for _, n in bubbles) + len(bubbles)  # each bubble and its comma
-            if size > CAROUSEL_MAX_BYTES:  # bubbles and count are within theirs
+            # Only the carousel's size can break: the bubbles and their count are within theirs.
+            if carousel_size(frame_size, [n for _, n in bubbles] + [closing_size]) > CAROUSEL_MAX_BYTES:
                 raise LimitError([{"property": "messages[0].contents",
                                    "message": "The size of a carousel must be 50 KB or less"}])
             message = {**frame, "contents": {**frame["contents"],

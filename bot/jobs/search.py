@@ -233,7 +233,10 @@ def run(session: Session, conditions: Conditions, page: int = 1) -> Page:
     order = [Job.received_on.desc(), Job.id.desc()] if conditions.sort == "new" \
         else [Job.wage_monthly_max.desc(), Job.id.desc()]
     offset = (page - 1) * PAGE_SIZE
-    count = lambda: session.scalar(select(func.count()).select_from(Job).where(clauses))  # noqa: E731
+
+    def count() -> int:
+        return session.scalar(select(func.count()).select_from(Job).where(clauses))
+
     if dialect == "sqlite" and parse_words(conditions.keywords).must:
         # SQLite with words to find: its n-gram index's hits are counted and paged in one pass (a count
         # over the window), where a separate count looked every hit up a second time: 35-40 % less

@@ -45,6 +45,12 @@ def json_size(value) -> int:
     return len(_COMPACT.encode(value).encode("utf-8"))
 
 
+def carousel_size(frame_size: int, bubble_sizes: list[int]) -> int:
+    """The compact JSON size of a carousel from its parts: `frame_size` is its contents' size with an
+    empty bubble list, into which the bubbles' texts go, joined by commas."""
+    return frame_size + sum(bubble_sizes) + max(len(bubble_sizes) - 1, 0)
+
+
 class Problems(list):
     """LINE's ``details`` entries collected while checking one body."""
 
@@ -200,9 +206,7 @@ def check_flex(message, path, problems, bubbles: list[Bubble] | None = None):
     for i, bubble in enumerate(bubbles):
         if bubble.size > BUBBLE_MAX_BYTES:
             problems.add(f"{cpath}.contents[{i}]", "The size of a bubble must be 30 KB or less")
-    # The carousel's compact JSON is its frame's with the bubbles' texts in its list, joined by commas.
-    size = json_size({**contents, "contents": []}) + sum(b.size for b in bubbles) + max(len(bubbles) - 1, 0)
-    if size > CAROUSEL_MAX_BYTES:
+    if carousel_size(json_size({**contents, "contents": []}), [b.size for b in bubbles]) > CAROUSEL_MAX_BYTES:
         problems.add(cpath, "The size of a carousel must be 50 KB or less")
     for i, bubble in enumerate(bubbles):
         _check_bubble_actions(bubble, f"{cpath}.contents[{i}]", problems)
