@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -47,12 +48,15 @@ class Context:
     emulator: str = "process"  # "process" (own interpreter, own GIL) or "thread" (in this process)
     soak: int | None = None    # webhook: events before the web worker's RSS is read (None: the default)
     notes: list[str] = dataclasses.field(default_factory=list)
+    # The log's clock, so a slow run shows where its minutes went.
+    started: float = dataclasses.field(default_factory=time.perf_counter)
 
     def scale(self, full: int, quick: int) -> int:
         return quick if self.quick else full
 
     def log(self, message: str) -> None:
-        print(f"· {message}", flush=True)
+        minutes, seconds = divmod(int(time.perf_counter() - self.started), 60)
+        print(f"· {minutes:02d}:{seconds:02d} {message}", flush=True)
 
     def note(self, message: str) -> None:
         self.notes.append(message)

@@ -35,21 +35,24 @@ def main(argv=None) -> int:
         parser.error("--soak must be a positive number of events")
     ctx = Context(quick=args.quick, emulator=args.emulator, soak=args.soak)
     names = args.only or list(BENCHMARKS)
-    started = time.perf_counter()
     figures = []
+    durations = {}
     for name in names:
         ctx.log(f"{name}: {'quick' if ctx.quick else 'full'} run")
         module = importlib.import_module(BENCHMARKS[name])
+        started = time.perf_counter()
         figures.extend(module.run(ctx))
-    seconds = time.perf_counter() - started
-    path = report.write_json(ctx, names, figures, seconds)
+        durations[name] = time.perf_counter() - started
+    seconds = time.perf_counter() - ctx.started
+    path = report.write_json(ctx, durations, figures, seconds)
     print()
     print(report.table(figures))
     if ctx.notes:
         print()
         for note in ctx.notes:
             print(f"- {note}")
-    print(f"\n{len(figures)} figures in {seconds:.0f} s; written to {path}")
+    spent = ", ".join(f"{name} {s:.0f} s" for name, s in durations.items())
+    print(f"\n{len(figures)} figures in {seconds:.0f} s ({spent}); written to {path}")
     return 0
 
 

@@ -34,16 +34,17 @@ def table(figures: list[Figure]) -> str:
     return "\n".join([line(rows[0]), rule] + [line(r) for r in rows[1:]])
 
 
-def write_json(ctx: Context, names: list[str], figures: list[Figure], seconds: float) -> Path:
+def write_json(ctx: Context, durations: dict[str, float], figures: list[Figure], seconds: float) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     document = {
         "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "quick": ctx.quick,
-        "benchmarks": names,
+        "benchmarks": list(durations),
         "emulator": ctx.emulator,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
         "seconds": round(seconds, 1),
+        "seconds_by_benchmark": {name: round(s, 1) for name, s in durations.items()},
         "figures": [{"name": f.name, "value": round(f.value, 2), "unit": f.unit,
                      "baseline": None if f.baseline is None else round(f.baseline, 2),
                      "ratio": None if f.ratio is None else round(f.ratio, 3),
