@@ -45,9 +45,10 @@ Handler = Callable[[Context], list | None]
 def normalise(text: str) -> str:
     """NFKC folds full-width letters/digits and half-width kana, so ０１２ and 012 match alike. Control
     characters other than line breaks and tabs are dropped: they mean nothing in a chat, and NUL cannot
-    be stored in PostgreSQL (a search word or note is kept in the database)."""
+    be stored in PostgreSQL (a search word or note is kept in the database). So are lone surrogates
+    (JSON may carry "\\ud800"): no character, they cannot be stored as UTF-8 nor sent back to LINE."""
     text = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")).strip()
 
 
 # --- parameter validators: each takes the raw string and returns a value or raises ValueError ---

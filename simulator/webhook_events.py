@@ -71,5 +71,14 @@ def join_group(group_id: str, reply_token: str, **kw) -> dict:
             "replyToken": reply_token}
 
 
+def json_bytes(value) -> bytes:
+    """UTF-8 JSON as LINE sends it; a lone surrogate ("\\ud800"), which UTF-8 cannot carry, only as
+    JSON's escape, the one way it can arrive."""
+    try:
+        return json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(value).encode()
+
+
 def payload(*events: dict, destination: str = "U" + "0" * 32) -> bytes:
-    return json.dumps({"destination": destination, "events": list(events)}, ensure_ascii=False).encode()
+    return json_bytes({"destination": destination, "events": list(events)})

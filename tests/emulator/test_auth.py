@@ -1,4 +1,6 @@
 """Access tokens, request ids, and answers to what is not JSON or not a route."""
+import json
+
 import pytest
 from linebot.v3.messaging import (ApiClient, Configuration, MessagingApi, PushMessageRequest,
                                   TextMessage)
@@ -49,7 +51,10 @@ def test_request_ids_differ_between_calls(raw):
     assert first != second
 
 
-@pytest.mark.parametrize("data", [b"{not json", b"", b"\xff\xfe", b"[1, 2]", b'"text"'])
+@pytest.mark.parametrize("data", [b"{not json", b"", b"\xff\xfe", b"[1, 2]", b'"text"',
+                                  # lone surrogates: JSON's grammar allows them, no character is one
+                                  b'{"to": "U' + b"0" * 32 + b'", "messages": [{"type": "text", "text": "\\ud800"}]}',
+                                  b'{"to": "U' + b"0" * 32 + b'", "messages": [{"type": "text", "text": "a\\uDFFFb"}]}'])
 def test_body_that_is_not_a_json_object_is_refused(raw, users, state, data):
     answer = raw("POST", "/v2/bot/message/push", data=data,
                  headers={"Content-Type": "application/json"})
@@ -63,3 +68,13 @@ def test_unknown_route_is_404_json(raw, state):
     assert answer.status == 404
     assert answer.json == {"message": "Not found"}
     assert state.rejected()[-1]["reason"] == "no-route"
+
+
+def test_an_escaped_surrogate_pair_is_one_character_and_delivered(raw, users, state):
+    # What json.dumps sends by default for an emoji: the pair is a character, not a lone surrogate.
+    body = json.dumps({"to": USER_A, "messages": [{"type": "text", "text": "求人🙇 \udbff\udfff"}]})
+    assert "\\ud83d\\ude47" in body
+    answer = raw("POST", "/v2/bot/message/push", data=body.encode(),
+                 headers={"Content-Type": "application/json"})
+    assert answer.status == 200
+    assert state.messages_for(USER_A) == [{"type": "text", "text": "求人🙇 \U0010ffff"}]
