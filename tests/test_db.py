@@ -111,3 +111,21 @@ def test_insert_rows_keeps_times_refuses_naive_ones_and_reports_clashes(db):
         rows = s.scalars(sa.select(RecommendationMark)).all()
         assert [(m.user_id, m.last_run_at) for m in rows] == [(first, in_japan)]
         assert rows[0].last_run_at.utcoffset() == dt.timedelta(0)  # 00:00 UTC, given as 09:00 in Japan
+
+
+def test_insert_rows_stores_json_as_the_orm_reads_it(db):
+    from bot.jobs.search import Conditions
+    from bot.models import SavedSearch
+
+    with db.session() as s:
+        user_id = users.friend(s, "U" + "4" * 32).id
+    conditions = Conditions(municipalities=("42205",), keywords="介護 \"夜勤\"", min_wage=200_000).to_dict()
+    at = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.timezone.utc)
+    with db.session() as s:
+        insert_rows(s, SavedSearch.__table__, [
+            {"user_id": user_id, "slot": slot, "name": f"条件{slot}", "conditions": conditions, "created_at": at}
+            for slot in (1, 2)])
+    with db.session() as s:
+        saved = s.scalars(sa.select(SavedSearch).order_by(SavedSearch.slot)).all()
+        assert [(x.slot, x.name, x.conditions) for x in saved] == [(1, "条件1", conditions), (2, "条件2", conditions)]
+        assert Conditions.from_dict(saved[0].conditions).keywords == "介護 \"夜勤\""

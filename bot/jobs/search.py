@@ -132,12 +132,13 @@ class Conditions:
         return cls(**values)
 
     def to_dict(self) -> dict:
-        data = dataclasses.asdict(self)
-        data["municipalities"] = list(self.municipalities)
-        # Only what differs from the defaults: saved conditions stay small and readable.
-        defaults = dataclasses.asdict(Conditions())
-        defaults["municipalities"] = []
-        return {k: v for k, v in data.items() if v != defaults[k]}
+        # Only what differs from the defaults: saved conditions stay small and readable. (Every field is
+        # a plain value or a tuple of strings: dataclasses.asdict's deep copy is not needed.)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if getattr(self, f.name) != f.default}
+        if "municipalities" in data:
+            data["municipalities"] = list(self.municipalities)
+        return data
 
     def summary(self) -> str:
         """The conditions in a few words, for names and headings: 大村市・介護・正社員."""
