@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -282,3 +283,45 @@ def test_identical_pushes_beyond_one_batch_fill_multicasts_of_500(app, emulator,
     sizes = sorted(len(r["to"]) for r in emulator.records(endpoint="multicast"))
     assert sizes == [100, 500, 500]
     assert all(len(emulator.messages_for(uid)) == 1 for uid in ids)
+
+
+def _plan(connection, statement: str, params) -> str:
+    """How the database would run `statement`: SQLite's query plan, or PostgreSQL's as JSON."""
+    if connection.dialect.name == "sqlite":
+        return "\n".join(row[3] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params))
+    return str(connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, params).scalar())
+
+
+def test_a_claim_finds_due_rows_by_index_without_walking_delivered_ones(app, db):
+    """The outbox keeps 90 days of delivered rows, and the dispatcher claims every second, busy or idle.
+    Its search for due rows once walked the table from the first row, past every delivered one."""
+    from sqlalchemy import event, update
+
+    from bot.models.outbox import SENT
+
+    with db.session() as s:
+        outbox.push_many(s, [([ev.new_user_id()], [{"type": "text", "text": f"お知らせ {i}"}]) for i in range(3000)],
+                         source="test")
+    with db.session() as s:
+        last = s.scalar(select(OutboxMessage.id).order_by(OutboxMessage.id.desc()).limit(1))
+        s.execute(update(OutboxMessage).where(OutboxMessage.id <= last - 300).values(status=SENT))
+    db.analyze()
+    seen = []
+    record = lambda conn, cursor, statement, params, context, many: seen.append((statement, params))  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        worker = Dispatcher(app.extensions["bot"], DispatcherConfig(**FAST))
+        claimed = worker.claim()
+        worker.close()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(claimed) == 200
+    due = [(sql, params) for sql, params in seen if "next_attempt_at <=" in sql or "lease_until <" in sql]
+    due = [(sql, params) for sql, params in due if "payload_hash IN" not in sql]  # the search for siblings
+    assert due, "\n".join(sql[-300:] for sql, _ in seen)
+    with db.engine.connect() as connection:
+        for sql, params in due:
+            plan = _plan(connection, sql, params)
+            # Read in the index's order: no walk of the table, and no sort of every due row either.
+            assert "ix_outbox_due" in plan, plan
+            assert not re.search(r"SCAN outbox|TEMP B-TREE|Seq Scan|pk_outbox|Sort", plan), plan

@@ -23,7 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import click
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.line import replies
@@ -105,17 +105,29 @@ class Dispatcher:
 
     # --- claiming -------------------------------------------------------------------------------
 
-    def _due(self, now: dt.datetime):
-        return or_(and_(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now),
-                   and_(OutboxMessage.status == SENDING, OutboxMessage.lease_until < now))
+    def _due(self, session, now: dt.datetime) -> list[OutboxMessage]:
+        """Rows whose lease ran out (their dispatcher died), then pending rows in the order they fell due.
+
+        Two statements, each walking ix_outbox_due (status, next_attempt_at, id) from its start: one
+        with an OR, ordered by id, walked the table from its first row past every row delivered in
+        the last 90 days (0.4 ms per 1,000 of them on PostgreSQL, on every claim, idle or not)."""
+        def take(status, due, limit):
+            return list(session.scalars(
+                select(OutboxMessage).where(OutboxMessage.status == status, due)
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+                .with_for_update(skip_locked=True)))
+
+        batch = self.config.batch_size
+        rows = take(SENDING, OutboxMessage.lease_until < now, batch)
+        if len(rows) < batch:
+            rows += take(PENDING, OutboxMessage.next_attempt_at <= now, batch - len(rows))
+        return rows
 
     def claim(self) -> list[OutboxMessage]:
         now = utcnow()
         lease = now + dt.timedelta(seconds=self.config.lease_seconds)
         with self.db.session() as session:
-            rows = list(session.scalars(
-                select(OutboxMessage).where(self._due(now)).order_by(OutboxMessage.id)
-                .limit(self.config.batch_size).with_for_update(skip_locked=True)))
+            rows = self._due(session, now)
             if not rows:
                 return []
             rows = self._merge_pushes(session, rows, now)

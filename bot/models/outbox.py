@@ -27,7 +27,8 @@ class OutboxMessage(Base):
     """A request to LINE waiting to be sent; written in the same transaction as its cause."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    # The dispatcher's claim walks it in order (bot.line.dispatcher): status, then when due, then id.
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
