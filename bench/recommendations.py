@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import functools
 import datetime as dt
+import functools
 import multiprocessing
 import queue
 import random
@@ -108,7 +108,7 @@ def _load_users(db, n: int, rng) -> tuple[list[str], int]:
             for i in range(len(part)):
                 for slot in (1, 2, 3):
                     row = _saved_columns(rng)
-                    distinct.add(id(row))
+                    distinct.add(id(row))  # one dict per distinct search (_saved_row's cache)
                     saved.append({"user_id": start + i + 1, "slot": slot, **row, "created_at": NOW})
             insert_rows(session, SavedSearch.__table__, saved)
     db.analyze()
