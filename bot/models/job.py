@@ -17,8 +17,10 @@ class Job(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        Index("ix_jobs_open_received", "status", "received_on"),
-        Index("ix_jobs_open_wage", "status", "wage_monthly_max"),
+        # A search's page is ordered by (received_on, id) or (wage_monthly_max, id): with the id in the
+        # index the first page is read in order and stops after ten hits.
+        Index("ix_jobs_open_received", "status", "received_on", "id"),
+        Index("ix_jobs_open_wage", "status", "wage_monthly_max", "id"),
         # Covers the search form's filters, so that counting hits reads the index alone.
         Index("ix_jobs_filters", "status", "category", "employment_type", "municipality_code",
               "occupation_major", "wage_monthly_max", "weekends_off", "online_application"),
