@@ -59,7 +59,12 @@ class OnePassMulticastRequest(OnePass, MulticastRequest):
     pass
 
 
+# The SDK's own methods without their pydantic validate_arguments wrappers, which build and validate a
+# model of each call around a request that was validated when it was built (bot.messages for replies,
+# bot.line.outbox for pushes). It is the only part of a call that is not the request.
 _REPLY = MessagingApi.reply_message_with_http_info.raw_function
+_PUSH = MessagingApi.push_message_with_http_info.raw_function
+_MULTICAST = MessagingApi.multicast_with_http_info.raw_function
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,9 +132,6 @@ class LineClient:
 
     def reply(self, reply_token: str, messages: list) -> SendResult:
         try:
-            # The SDK's own method without its pydantic validate_arguments wrapper, which would build and
-            # validate a model of the call around a request that was validated when it was built: every
-            # answered event pays for it, and it is the only part of the call that is not the request.
             response = _REPLY(self.messaging, OnePassReplyRequest(reply_token=reply_token, messages=messages),
                               _request_timeout=self.timeout, _preload_content=False)
         except Exception as exc:  # noqa: BLE001 - classified below, re-raised if unknown
@@ -148,11 +150,11 @@ class LineClient:
         # Outbox payloads were checked when queued (bot.line.outbox): sent as they are.
         objects = lambda: [Checked.of(m) for m in messages]  # noqa: E731
         call = {
-            "push": lambda: self.messaging.push_message_with_http_info(
-                OnePassPushRequest(to=recipients[0], messages=objects()),
+            "push": lambda: _PUSH(
+                self.messaging, OnePassPushRequest(to=recipients[0], messages=objects()),
                 x_line_retry_key=retry_key, **self._send_options),
-            "multicast": lambda: self.messaging.multicast_with_http_info(
-                OnePassMulticastRequest(to=recipients, messages=objects()),
+            "multicast": lambda: _MULTICAST(
+                self.messaging, OnePassMulticastRequest(to=recipients, messages=objects()),
                 x_line_retry_key=retry_key, **self._send_options),
             "broadcast": lambda: self.messaging.broadcast_with_http_info(
                 BroadcastRequest.from_dict({"messages": messages}),
