@@ -74,10 +74,11 @@ class EventProcessor:
             log.warning("event %s from a user without userId skipped", event_id)
             return
         held = bool(reply_token and user_id)  # answers that must not be lost (bot.line.replies)
+        prepared = self._prepare(name, user_id, event_id)
         try:
             with self.db.session() as session:
                 known_id = self._claim(session, event_id, name, user_id)
-                replies = self._dispatch(session, event, name, chat, user_id, known_id)
+                replies = self._dispatch(session, event, name, chat, user_id, known_id, prepared)
                 if replies and held:
                     replies_store.hold(session, event_id, user_id, reply_token, replies)
         except Duplicate:
@@ -93,6 +94,17 @@ class EventProcessor:
             self._reply(reply_token, user_id, replies, event_id, held)
 
     # --- steps ----------------------------------------------------------------------------------
+
+    def _prepare(self, name: str, user_id: str | None, event_id: str):
+        """The event type's preparation (Router.event), made before any database lock is taken."""
+        prepare = self.router.preparation_for(name) if user_id else None
+        if prepare is None:
+            return None
+        try:
+            return prepare(self.services, user_id)
+        except Exception:  # noqa: BLE001 - the handler goes on without it, as with a failed lookup
+            log.exception("preparation failed for event %s (%s)", event_id, name)
+            return None
 
     def _claim(self, session, event_id: str, name: str, user_id: str | None) -> int | None:
         """Claims the event id; returns the sender's user id if they are known already."""
@@ -117,13 +129,13 @@ class EventProcessor:
             pass  # a parallel delivery recorded it already
 
     def _dispatch(self, session, event, name: str, chat: str | None, user_id: str | None,
-                  known_id: int | None = None) -> list:
+                  known_id: int | None = None, prepared=None) -> list:
         if chat in ("group", "room"):
             return self._group_notice(session, event, name)
         if chat != "user":
             return []
         ctx = Context(event=event, session=session, settings=self.services.settings, now=utcnow(),
-                      services=self.services, line_user_id=user_id)
+                      services=self.services, line_user_id=user_id, prepared=prepared)
         if name not in ("follow", "unfollow"):
             ctx.user = users.Friend(known_id, user_id) if known_id else users.friend(session, user_id)
         if name == "message.text":

@@ -37,9 +37,12 @@ class Context:
     match: re.Match | None = None
     services: Any = None       # the app's shared services (LINE client, ...)
     conversation: Any = None   # the person's active multi-step flow (bot.conversation), if any
+    prepared: Any = None       # what the event type's `prepare` returned (Router.event), if it has one
 
 
 Handler = Callable[[Context], list | None]
+# (services, the sender's LINE user id) -> anything the handler needs, made before the event's transaction.
+Prepare = Callable[[Any, str], Any]
 
 
 def normalise(text: str) -> str:
@@ -131,6 +134,7 @@ def encode_postback(action: str, **params: Any) -> str:
 class Router:
     def __init__(self):
         self._events: dict[str, Handler] = {}
+        self._prepare: dict[str, Prepare] = {}
         self._actions: dict[str, Action] = {}
         self._keywords: list[tuple[tuple[str, ...], Handler]] = []
         self._patterns: list[tuple[re.Pattern, Handler]] = []
@@ -139,10 +143,16 @@ class Router:
 
     # --- registration -------------------------------------------------------------------------
 
-    def event(self, name: str):
-        """Event types: follow, unfollow, message.text, message (other kinds), postback, join, ..."""
+    def event(self, name: str, prepare: Prepare | None = None):
+        """Event types: follow, unfollow, message.text, message (other kinds), postback, join, ...
+
+        `prepare(services, line_user_id)` runs for a 1:1 chat's event before its transaction opens, and
+        its result is the handler's `ctx.prepared`: a call to LINE made inside the transaction would
+        keep a database lock (on SQLite, every writer's) waiting for LINE's answer."""
         def register(func: Handler) -> Handler:
             self._events[name] = func
+            if prepare is not None:
+                self._prepare[name] = prepare
             return func
         return register
 
@@ -234,3 +244,6 @@ class Router:
 
     def handler_for_event(self, name: str) -> Handler | None:
         return self._events.get(name)
+
+    def preparation_for(self, name: str) -> Prepare | None:
+        return self._prepare.get(name)

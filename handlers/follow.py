@@ -19,10 +19,13 @@ def clean_name(name: str | None) -> str | None:
     return kept or None
 
 
+def display_name(services, line_user_id: str) -> str | None:
+    """Asked of LINE before the follow's transaction opens (Router.event's prepare)."""
+    return clean_name(services.line.display_name(line_user_id))
+
+
 def on_follow(ctx: Context):
-    line_user_id = ctx.line_user_id
-    name = clean_name(ctx.services.line.display_name(line_user_id))
-    friend = users.follow(ctx.session, line_user_id, name)
+    friend = users.follow(ctx.session, ctx.line_user_id, ctx.prepared)
     return messages.render("greeting.json.j2", name=friend.display_name, came_back=friend.came_back,
                            privacy_url=links.page(ctx.settings, "/privacy"),
                            office=links.OFFICE_NAME, quick_replies=quick_replies())
@@ -34,5 +37,5 @@ def on_unfollow(ctx: Context):
 
 
 def register(router: Router) -> None:
-    router.event("follow")(on_follow)
+    router.event("follow", prepare=display_name)(on_follow)
     router.event("unfollow")(on_unfollow)

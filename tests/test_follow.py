@@ -1,9 +1,12 @@
 """Follow, unfollow, re-follow, postbacks through the real webhook."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import sqlite3
+
+from sqlalchemy import select, text
 
 from bot.models import User
+from handlers.follow import on_follow
 
 
 def user_row(db, line_user_id):
@@ -29,6 +32,53 @@ def test_follow_works_when_the_profile_api_fails(line, emulator, db):
     assert line.follow(user).status_code == 200
     assert user_row(db, user).display_name is None
     assert line.received(user)[0]["text"].startswith("はじめまして。")
+
+
+def _locks_held(db) -> int:
+    """Transactions of the app's that are open right now (SQLite: whether its write lock is taken)."""
+    if db.engine.dialect.name == "sqlite":
+        probe = sqlite3.connect(db.engine.url.database, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return 0
+        except sqlite3.OperationalError:
+            return 1
+        finally:
+            probe.close()
+    with db.engine.connect() as conn:
+        return conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"))
+
+
+def test_the_profile_is_asked_of_line_while_no_transaction_is_open(line, app, db):
+    """LINE's profile API may take up to the client's timeout to answer. Meanwhile no other event may
+    wait for the follow: on SQLite every writer would queue behind its write lock."""
+    client = app.extensions["bot"].line
+    asked, held = client.display_name, []
+
+    def display_name(user_id):  # the real call to the emulator, with a look at the database first
+        held.append(_locks_held(db))
+        return asked(user_id)
+
+    client.display_name = display_name
+    user = line.new_user("大村 太郎")
+    assert line.follow(user).status_code == 200
+    assert held == [0]
+    assert user_row(db, user).display_name == "大村 太郎"
+    assert line.received(user)[0]["text"].startswith("大村 太郎さん、はじめまして。")
+
+
+def test_a_failing_preparation_still_greets_and_is_logged(app, line, db, caplog):
+    def boom(services, line_user_id):
+        raise RuntimeError("profile store down")
+
+    app.extensions["bot"].router.event("follow", prepare=boom)(on_follow)
+    user = line.new_user("大村 太郎")
+    assert line.follow(user).status_code == 200
+    assert user_row(db, user).status == "following"
+    assert line.received(user)[0]["text"].startswith("はじめまして。")
+    assert "preparation failed" in caplog.text and "profile store down" in caplog.text
 
 
 def test_unfollow_blocks_and_refollow_reactivates(line, emulator, db):
