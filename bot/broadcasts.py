@@ -111,14 +111,17 @@ def quota_left(line) -> int | None:
     return max(0, quota.value - used)
 
 
-def queue(session: Session, broadcast_id: int, services, now: dt.datetime | None = None) -> Broadcast:
-    """Writes a draft or due broadcast to the outbox (once: the row is locked and its status moves)."""
+def queue(session: Session, broadcast_id: int, services, left: int | None,
+          now: dt.datetime | None = None) -> Broadcast:
+    """Writes a draft or due broadcast to the outbox (once: the row is locked and its status moves).
+
+    `left` is quota_left(), asked of LINE by the caller before the transaction opened: LINE may take
+    seconds to answer, and on SQLite every writer (each webhook event) would wait meanwhile."""
     broadcast = session.scalar(select(Broadcast).where(Broadcast.id == broadcast_id).with_for_update())
     if broadcast is None or broadcast.status not in (DRAFT, SCHEDULED):
         raise BroadcastError("この配信はすでに送信済みか、取り消されています。")
     payload = compose(session, broadcast, services.settings)
     people = audience(session, broadcast)
-    left = quota_left(services.line)
     if left is not None and len(people.reachable) > left:
         raise QuotaRefused(f"今月の残り配信可能数 {left:,}通に対して、この配信には {len(people.reachable):,}通が"
                            "必要なため、送信しませんでした。")
@@ -172,8 +175,9 @@ def send_due(services) -> int:
     sent = 0
     for broadcast_id in ids:
         try:
+            left = quota_left(services.line)
             with services.db.session() as session:
-                queue(session, broadcast_id, services)
+                queue(session, broadcast_id, services, left)
             sent += 1
         except QuotaRefused as exc:
             log.warning("broadcast %s refused: %s", broadcast_id, exc.message)

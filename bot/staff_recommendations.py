@@ -95,16 +95,29 @@ def deadline_text(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日({'月火水木金土日'[day.weekday()]})"
 
 
-def quota_problem(line, people: int) -> str | None:
-    """Why the monthly quota forbids sending to this many people now (in Japanese), or None."""
-    try:
-        left = quota_left(line)
-    except BroadcastError as exc:
-        return exc.message
-    if left is not None and people > left:
-        return (f"今月の残り配信可能数 {left:,}通に対して、このおすすめには {people:,}通が必要なため、"
-                "送信しませんでした。人数を減らすか、来月にお送りください。")
-    return None
+@dataclasses.dataclass(frozen=True)
+class Quota:
+    """LINE's monthly quota, asked before a transaction opens: LINE may take seconds to answer, and on
+    SQLite every writer (each webhook event) would wait meanwhile."""
+
+    left: int | None = None   # None: no monthly limit
+    error: str | None = None  # why LINE's answer is missing, in Japanese
+
+    @classmethod
+    def ask(cls, line) -> "Quota":
+        try:
+            return cls(left=quota_left(line))
+        except BroadcastError as exc:
+            return cls(error=exc.message)
+
+    def problem(self, people: int) -> str | None:
+        """Why the quota forbids sending to this many people now (in Japanese), or None."""
+        if self.error:
+            return self.error
+        if self.left is not None and people > self.left:
+            return (f"今月の残り配信可能数 {self.left:,}通に対して、このおすすめには {people:,}通が必要なため、"
+                    "送信しませんでした。人数を減らすか、来月にお送りください。")
+        return None
 
 
 def send(session: Session, staff_login_id: str, jobs: list[Job], users: list[User], deadline: dt.date,

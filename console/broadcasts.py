@@ -134,8 +134,9 @@ def broadcast_send(broadcast_id: int):
         abort(400)
     services = _services()
     try:
+        left = broadcasts.quota_left(services.line)  # before the transaction (broadcasts.queue)
         with services.db.session() as session:
-            broadcast = broadcasts.queue(session, broadcast_id, services)
+            broadcast = broadcasts.queue(session, broadcast_id, services, left)
             audit("broadcast.send", f"broadcast:{broadcast_id}", session=session,
                   targeted=broadcast.targeted, skipped=broadcast.skipped)
     except broadcasts.BroadcastError as exc:

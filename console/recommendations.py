@@ -55,6 +55,7 @@ def recommendations_page():
     # At night the pushes wait for the morning (quiet hours); the deadline must leave time after it.
     at = recommendations.morning(now, services.settings.tz)
     first_day = at.astimezone(services.settings.tz).date()
+    quota = staff_recommendations.Quota.ask(services.line) if form.is_submitted() else None  # before the transaction
     with services.db.session() as session:
         if form.validate_on_submit():
             ok = True
@@ -71,7 +72,7 @@ def recommendations_page():
             form.jobs.errors.extend(checked.job_errors)
             form.users.errors.extend(checked.user_errors)
             if ok and not checked.job_errors and not checked.user_errors:
-                refusal = staff_recommendations.quota_problem(services.line, len(checked.users))
+                refusal = quota.problem(len(checked.users))
                 if refusal:
                     form.users.errors.append(refusal)
                     ok = False

@@ -6,6 +6,7 @@ is set; `make test` sets it under CI=true, where an unreachable server is an err
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 
 import pytest
@@ -105,6 +106,28 @@ def app(settings, emulator, tmp_path):
     yield application
     services = application.extensions["bot"]
     services.close()
+
+
+@pytest.fixture
+def locks_held(db):
+    """A function telling how many of the app's transactions are open right now; on SQLite, whether
+    its one write lock is taken. For checking that no lock waits on a call to LINE."""
+    def count() -> int:
+        if db.engine.dialect.name == "sqlite":
+            probe = sqlite3.connect(db.engine.url.database, timeout=0, isolation_level=None)
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+                return 0
+            except sqlite3.OperationalError:
+                return 1
+            finally:
+                probe.close()
+        with db.engine.connect() as conn:
+            return conn.scalar(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"))
+    return count
 
 
 @pytest.fixture

@@ -27,8 +27,10 @@ def new_broadcast(db, **fields) -> int:
 
 
 def queue(app, db, broadcast_id):
+    services = app.extensions["bot"]
+    left = broadcasts.quota_left(services.line)
     with db.session() as s:
-        return broadcasts.queue(s, broadcast_id, app.extensions["bot"])
+        return broadcasts.queue(s, broadcast_id, services, left)
 
 
 def figures(db, broadcast_id):

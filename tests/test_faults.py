@@ -211,14 +211,15 @@ def test_every_push_capability_delivers_exactly_once_under_faults(app, db, emula
         add_jobs(db, *(job(municipality_code="42205", occupation_major="E", received_on=dt.date(2026, 5, 29))
                        for _ in range(3)))
     services = app.extensions["bot"]
+    left = broadcasts.quota_left(services.line)
     with db.session() as s:
         segment = Broadcast(title="面談会", topic="events", text="12月の事業所面談会のお知らせです。",
                             audience={"municipalities": ["42205"]})
         everyone = Broadcast(title="休業", topic="notices", text="年末年始は休業します。", audience={})
         s.add_all([segment, everyone])
         s.flush()
-        broadcasts.queue(s, segment.id, services)   # event news: multicast rows
-        broadcasts.queue(s, everyone.id, services)  # to every friend: one LINE broadcast
+        broadcasts.queue(s, segment.id, services, left)   # event news: multicast rows
+        broadcasts.queue(s, everyone.id, services, left)  # to every friend: one LINE broadcast
     with time_machine.travel(monday, tick=False):
         assert recommendations.run(services).sent == 6  # おすすめ求人: one push each
     with db.session() as s:

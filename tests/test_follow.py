@@ -1,9 +1,7 @@
 """Follow, unfollow, re-follow, postbacks through the real webhook."""
 from __future__ import annotations
 
-import sqlite3
-
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot.models import User
 from handlers.follow import on_follow
@@ -34,31 +32,14 @@ def test_follow_works_when_the_profile_api_fails(line, emulator, db):
     assert line.received(user)[0]["text"].startswith("はじめまして。")
 
 
-def _locks_held(db) -> int:
-    """Transactions of the app's that are open right now (SQLite: whether its write lock is taken)."""
-    if db.engine.dialect.name == "sqlite":
-        probe = sqlite3.connect(db.engine.url.database, timeout=0, isolation_level=None)
-        try:
-            probe.execute("BEGIN IMMEDIATE")
-            probe.execute("ROLLBACK")
-            return 0
-        except sqlite3.OperationalError:
-            return 1
-        finally:
-            probe.close()
-    with db.engine.connect() as conn:
-        return conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"))
-
-
-def test_the_profile_is_asked_of_line_while_no_transaction_is_open(line, app, db):
+def test_the_profile_is_asked_of_line_while_no_transaction_is_open(line, app, db, locks_held):
     """LINE's profile API may take up to the client's timeout to answer. Meanwhile no other event may
     wait for the follow: on SQLite every writer would queue behind its write lock."""
     client = app.extensions["bot"].line
     asked, held = client.display_name, []
 
     def display_name(user_id):  # the real call to the emulator, with a look at the database first
-        held.append(_locks_held(db))
+        held.append(locks_held())
         return asked(user_id)
 
     client.display_name = display_name

@@ -66,6 +66,30 @@ def test_compose_preview_send_and_figures(staff_client, db, emulator, app):
     assert sorted(actions) == ["broadcast.create", "broadcast.send"]
 
 
+def test_the_quota_is_asked_of_line_while_no_transaction_is_open(staff_client, db, emulator, app,
+                                                                 locks_held, monkeypatch):
+    """LINE's quota API may take seconds; no webhook event may wait for it behind a database lock.
+    Both ways a broadcast goes out: sent now from the console, and at its time by the clock."""
+    friends(emulator, db, 2)
+    asked, held = broadcasts.quota_left, []
+
+    def quota_left(line):  # the real call to the emulator, with a look at the database first
+        held.append(locks_held())
+        return asked(line)
+
+    monkeypatch.setattr(broadcasts, "quota_left", quota_left)
+    path = create(staff_client).headers["Location"]
+    assert staff_client.post(path + "/send", data={"csrf_token": token(staff_client, path)}).status_code == 302
+    later = create(staff_client, title="予約した配信").headers["Location"]
+    with db.session() as s:
+        row = s.get(Broadcast, int(later.rsplit("/", 1)[1]))
+        row.status, row.scheduled_at = "scheduled", NOW - dt.timedelta(minutes=1)
+    assert broadcasts.send_due(app.extensions["bot"]) == 1
+    assert held == [0, 0]
+    with db.session() as s:
+        assert s.scalars(select(Broadcast.status)).all() == ["queued", "queued"]
+
+
 def test_image_is_checked_resized_and_sent(staff_client, db, emulator, app):
     [uid] = friends(emulator, db, 1)
     answer = create(staff_client, image=(io.BytesIO(png()), "flyer.png"))

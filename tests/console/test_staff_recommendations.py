@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from sqlalchemy import select, update
 
+from bot import staff_recommendations
 from bot.line.dispatcher import Dispatcher
 from bot.models import AuditLog, OutboxMessage, RecommendedJob, StaffRecommendation, User, utcnow
 from bot.models.user import BLOCKED
@@ -129,6 +130,23 @@ def test_not_enough_quota_is_refused_with_the_numbers(staff_client, db, emulator
         assert s.scalar(select(StaffRecommendation)) is None and s.scalar(select(RecommendedJob)) is None
     emulator.set_quota(None)
     assert post(staff_client, jobs="42040-00008401", users=f"{people[0][1]}\n{people[1][1]}").status_code == 302
+
+
+def test_the_quota_is_asked_of_line_while_no_transaction_is_open(staff_client, db, people, locks_held,
+                                                                 monkeypatch):
+    """LINE's quota API may take seconds; no webhook event may wait for it behind a database lock."""
+    add_jobs(db, job(job_number="42040-00008402"))
+    asked, held = staff_recommendations.quota_left, []
+
+    def quota_left(line):  # the real call to the emulator, with a look at the database first
+        held.append(locks_held())
+        return asked(line)
+
+    monkeypatch.setattr(staff_recommendations, "quota_left", quota_left)
+    assert post(staff_client, jobs="42040-00008402", users=str(people[0][1])).status_code == 302
+    assert held == [0]
+    with db.session() as s:
+        assert s.scalar(select(StaffRecommendation)) is not None
 
 
 def test_at_night_it_waits_for_the_morning_and_staff_are_told_when(staff_client, app, line, db, people):
