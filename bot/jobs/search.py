@@ -134,8 +134,8 @@ class Conditions:
     def to_dict(self) -> dict:
         # Only what differs from the defaults: saved conditions stay small and readable. (Every field is
         # a plain value or a tuple of strings: dataclasses.asdict's deep copy is not needed.)
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if getattr(self, f.name) != f.default}
+        data = {f.name: value for f in dataclasses.fields(self)
+                if (value := getattr(self, f.name)) != f.default}
         if "municipalities" in data:
             data["municipalities"] = list(self.municipalities)
         return data
